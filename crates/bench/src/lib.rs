@@ -1,0 +1,20 @@
+//! Criterion benchmarks of the rnnstudy models and data generator.
+//!
+//! Run them with `cargo bench -p bench`. This library only holds the
+//! shared fixtures the benchmarks use.
+#![warn(missing_docs)]
+
+use rnn::{ElmanConfig, ElmanRnn};
+use seqdata::{AlternatingSign, Dataset, Stream, seeded_rng};
+
+/// An article-sized Elman RNN (H = 100) with a fixed seed.
+pub fn elman() -> ElmanRnn {
+    ElmanRnn::new(ElmanConfig::default(), &mut seeded_rng(0, Stream::Init)).expect("valid config")
+}
+
+/// `n` held-out sequences of length `len`.
+pub fn data(len: usize, n: usize) -> Dataset {
+    AlternatingSign::new(len)
+        .and_then(|t| t.heldout(n, 0))
+        .expect("valid sizes")
+}

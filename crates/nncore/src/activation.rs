@@ -1,0 +1,120 @@
+//! Activation functions and their derivatives, on scalars and in place on slices.
+//!
+//! Derivatives are written in terms of the activation's *output* where that
+//! is how backpropagation uses them (`tanh' = 1 − h²`, `σ' = y (1 − y)`).
+
+/// The logistic sigmoid `1 / (1 + e^{-x})`, computed without overflow for
+/// large `|x|`.
+///
+/// ```
+/// assert_eq!(nncore::activation::sigmoid(0.0), 0.5);
+/// assert!(nncore::activation::sigmoid(-1000.0) >= 0.0);
+/// ```
+#[inline]
+pub fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// The sigmoid's derivative from its output `y = σ(x)`: `y (1 − y)`.
+#[inline]
+pub fn sigmoid_grad_from_output(y: f64) -> f64 {
+    y * (1.0 - y)
+}
+
+/// `tanh`'s derivative from its output `h = tanh(x)`: `1 − h²`.
+#[inline]
+pub fn tanh_grad_from_output(h: f64) -> f64 {
+    1.0 - h * h
+}
+
+/// `max(x, 0)`.
+#[inline]
+pub fn relu(x: f64) -> f64 {
+    if x > 0.0 { x } else { 0.0 }
+}
+
+/// ReLU's derivative from its output (or input): `1` where positive, else `0`
+/// (the article's convention at exactly 0).
+#[inline]
+pub fn relu_grad_from_output(z: f64) -> f64 {
+    if z > 0.0 { 1.0 } else { 0.0 }
+}
+
+/// Applies `tanh` to every element in place.
+pub fn tanh_in_place(v: &mut [f64]) {
+    for x in v {
+        *x = x.tanh();
+    }
+}
+
+/// Applies the sigmoid to every element in place.
+pub fn sigmoid_in_place(v: &mut [f64]) {
+    for x in v {
+        *x = sigmoid(*x);
+    }
+}
+
+/// Applies ReLU to every element in place.
+pub fn relu_in_place(v: &mut [f64]) {
+    for x in v {
+        *x = relu(*x);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    fn numeric(f: impl Fn(f64) -> f64, x: f64) -> f64 {
+        let h = 1e-6;
+        (f(x + h) - f(x - h)) / (2.0 * h)
+    }
+
+    #[test]
+    fn derivatives_match_finite_differences() {
+        for &x in &[-3.0, -0.7, 0.1, 0.4, 2.5] {
+            assert_relative_eq!(
+                sigmoid_grad_from_output(sigmoid(x)),
+                numeric(sigmoid, x),
+                max_relative = 1e-8
+            );
+            assert_relative_eq!(
+                tanh_grad_from_output(x.tanh()),
+                numeric(f64::tanh, x),
+                max_relative = 1e-8
+            );
+            assert_relative_eq!(
+                relu_grad_from_output(relu(x)),
+                numeric(relu, x),
+                max_relative = 1e-8
+            );
+        }
+    }
+
+    #[test]
+    fn sigmoid_is_stable_at_extremes() {
+        assert_eq!(sigmoid(800.0), 1.0);
+        assert_eq!(sigmoid(-800.0), 0.0);
+        assert_relative_eq!(sigmoid(2.0) + sigmoid(-2.0), 1.0, max_relative = 1e-15);
+    }
+
+    #[test]
+    fn slice_versions_agree_with_scalars() {
+        let xs = [-2.0, -0.5, 0.0, 0.3, 4.0];
+        let (mut a, mut b, mut c) = (xs, xs, xs);
+        tanh_in_place(&mut a);
+        sigmoid_in_place(&mut b);
+        relu_in_place(&mut c);
+        for i in 0..xs.len() {
+            assert_eq!(a[i], xs[i].tanh());
+            assert_eq!(b[i], sigmoid(xs[i]));
+            assert_eq!(c[i], relu(xs[i]));
+        }
+    }
+}

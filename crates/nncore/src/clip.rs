@@ -1,0 +1,85 @@
+//! Gradient clipping by global norm.
+
+use crate::{Error, Result, linalg};
+
+/// The global (Euclidean) norm of a flat gradient.
+pub fn global_norm(grads: &[f64]) -> f64 {
+    linalg::norm(grads)
+}
+
+/// Rescales the whole gradient so that its global norm is at most `max_norm`
+/// (Pascanu, Mikolov & Bengio 2013); directions are kept.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClipNorm {
+    max_norm: f64,
+}
+
+/// What one clipping did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClipOutcome {
+    /// The global norm before clipping.
+    pub norm: f64,
+    /// Whether the gradient was rescaled.
+    pub clipped: bool,
+}
+
+impl ClipNorm {
+    /// Clipping at `max_norm`, which must be finite and `> 0`.
+    pub fn new(max_norm: f64) -> Result<Self> {
+        if !(max_norm.is_finite() && max_norm > 0.0) {
+            return Err(Error::invalid(
+                "clip",
+                max_norm,
+                "the clipping norm must be a finite number > 0",
+            ));
+        }
+        Ok(Self { max_norm })
+    }
+
+    /// The threshold.
+    pub fn max_norm(&self) -> f64 {
+        self.max_norm
+    }
+
+    /// Clips `grads` in place.
+    pub fn apply(&self, grads: &mut [f64]) -> ClipOutcome {
+        let norm = global_norm(grads);
+        let clipped = norm > self.max_norm;
+        if clipped {
+            let scale = self.max_norm / norm;
+            grads.iter_mut().for_each(|g| *g *= scale);
+        }
+        ClipOutcome { norm, clipped }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clips_only_above_the_threshold() {
+        let c = ClipNorm::new(1.0).unwrap();
+        let mut g = [0.3, 0.4];
+        assert_eq!(
+            c.apply(&mut g),
+            ClipOutcome {
+                norm: 0.5,
+                clipped: false
+            }
+        );
+        assert_eq!(g, [0.3, 0.4]);
+        let mut g = [3.0, 4.0];
+        let out = c.apply(&mut g);
+        assert!(out.clipped && out.norm == 5.0);
+        assert!((global_norm(&g) - 1.0).abs() < 1e-15);
+        assert!((g[0] / g[1] - 0.75).abs() < 1e-15);
+    }
+
+    #[test]
+    fn rejects_bad_thresholds() {
+        for v in [0.0, -1.0, f64::INFINITY, f64::NAN] {
+            assert!(ClipNorm::new(v).is_err(), "{v}");
+        }
+    }
+}

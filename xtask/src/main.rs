@@ -1,0 +1,2 @@
+//! The rnnstudy orchestrator.
+fn main() {}
