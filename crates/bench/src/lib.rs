@@ -18,3 +18,12 @@ pub fn data(len: usize, n: usize) -> Dataset {
         .and_then(|t| t.heldout(n, 0))
         .expect("valid sizes")
 }
+
+/// The article's MLP for sequences of `len`, with a fixed seed.
+pub fn mlp(len: usize) -> dnn::Mlp {
+    dnn::Mlp::new(
+        dnn::MlpConfig::for_length(len),
+        &mut seeded_rng(0, Stream::Init),
+    )
+    .expect("valid config")
+}

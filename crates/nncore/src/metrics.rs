@@ -14,6 +14,7 @@ pub struct Scores {
 }
 
 /// Scores predicted probabilities `(n, L)` against `0/1` labels `(n, L)`.
+/// A prediction that is not a finite number (a diverged model) counts as wrong.
 ///
 /// # Panics
 /// If the shapes differ or are empty.
@@ -33,7 +34,7 @@ pub fn score(pred: ArrayView2<'_, f64>, labels: ArrayView2<'_, f64>) -> Scores {
     for (p, y) in pred.rows().into_iter().zip(labels.rows()) {
         let mut all = true;
         for (t, (&a, &b)) in p.iter().zip(y.iter()).enumerate() {
-            let ok = (a >= 0.5) == (b >= 0.5);
+            let ok = a.is_finite() && (a >= 0.5) == (b >= 0.5);
             per_position[t] += usize::from(ok);
             all &= ok;
         }
@@ -89,6 +90,15 @@ mod tests {
         let s = score(flipped.view(), y.view());
         assert_eq!((s.per_element, s.exact), (0.0, 0.0));
         assert_eq!(s.per_position, vec![0.0; 3]);
+    }
+
+    #[test]
+    fn non_finite_predictions_are_wrong() {
+        let s = score(
+            array![[f64::NAN, f64::INFINITY]].view(),
+            array![[0.0, 1.0]].view(),
+        );
+        assert_eq!(s.per_element, 0.0);
     }
 
     #[test]

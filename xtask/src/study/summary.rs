@@ -1,0 +1,377 @@
+//! The summary a person reads: the table, and a verdict computed from the
+//! numbers (nothing in it is written in advance).
+
+use std::fmt::Write as _;
+
+use super::report::{StudyReport, SummaryRow};
+use crate::models::ModelKind;
+
+/// Accuracy a model must reach at a length to count as "learning" it, in the
+/// verdict.
+pub const LEARNS: f64 = 0.90;
+
+fn fmt_iters(v: Option<f64>, reached: usize, seeds: usize) -> String {
+    match v {
+        Some(m) => format!("{reached}/{seeds}, {m:.0}"),
+        None => format!("0/{seeds}, -"),
+    }
+}
+
+/// The standard error of the difference of two row means.
+fn se_diff(a: &SummaryRow, b: &SummaryRow) -> f64 {
+    (a.heldout_acc_std.powi(2) / a.seeds as f64 + b.heldout_acc_std.powi(2) / b.seeds as f64).sqrt()
+}
+
+fn rows_of(summary: &[SummaryRow], model: ModelKind) -> Vec<&SummaryRow> {
+    let mut rows: Vec<&SummaryRow> = summary.iter().filter(|r| r.model == model).collect();
+    rows.sort_by_key(|r| r.length);
+    rows
+}
+
+fn acc(r: &SummaryRow) -> String {
+    format!(
+        "{:.3} ± {:.3} at L = {}",
+        r.heldout_acc_mean, r.heldout_acc_std, r.length
+    )
+}
+
+/// How a change between two rows compares with the seed-to-seed spread:
+/// beyond it when the difference exceeds two standard errors of the
+/// difference (and 0.005, so a spread of zero does not make a rounding-size
+/// change "significant").
+fn beyond_spread(diff: f64, se: f64) -> bool {
+    diff.abs() > 2.0 * se && diff.abs() > 0.005
+}
+
+/// The verdict, one sentence per finding, from the summary rows.
+pub fn verdict(summary: &[SummaryRow]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut models: Vec<ModelKind> = summary.iter().map(|r| r.model).collect();
+    models.dedup();
+    for &model in &models {
+        let rows = rows_of(summary, model);
+        let (first, last) = (rows[0], rows[rows.len() - 1]);
+        if rows.len() >= 2 {
+            let diff = last.heldout_acc_mean - first.heldout_acc_mean;
+            let se = se_diff(first, last);
+            let trend = if !beyond_spread(diff, se) {
+                "does not change beyond the seed-to-seed spread"
+            } else if diff < 0.0 {
+                "falls with length, beyond the seed-to-seed spread"
+            } else {
+                "rises with length, beyond the seed-to-seed spread"
+            };
+            out.push(format!(
+                "{model}: held-out accuracy {trend}: {} → {} (difference {:+.3}, 2 SE = {:.3}).",
+                acc(first),
+                acc(last),
+                diff,
+                2.0 * se
+            ));
+        }
+        let learned: Vec<usize> = rows
+            .iter()
+            .filter(|r| r.heldout_acc_mean >= LEARNS)
+            .map(|r| r.length)
+            .collect();
+        let not: Vec<usize> = rows
+            .iter()
+            .filter(|r| r.heldout_acc_mean < LEARNS)
+            .map(|r| r.length)
+            .collect();
+        out.push(format!(
+            "{model}: mean held-out accuracy ≥ {LEARNS:.2} at L = {}; below at L = {}.",
+            list(&learned),
+            list(&not)
+        ));
+        let claim = match model {
+            ModelKind::Rnn => Some((
+                "the plain RNN learns worse and worse as the sequence grows",
+                rows.len() >= 2 && {
+                    let diff = last.heldout_acc_mean - first.heldout_acc_mean;
+                    diff < 0.0 && beyond_spread(diff, se_diff(first, last))
+                },
+            )),
+            ModelKind::Dnn => Some((
+                "the MLP learns at every length",
+                not.is_empty()
+                    && rows
+                        .iter()
+                        .all(|r| r.heldout_acc_mean > r.majority_baseline + 0.05),
+            )),
+        };
+        if let Some((text, holds)) = claim {
+            out.push(format!(
+                "{model}: the article says {text}: {}.",
+                if holds {
+                    "the held-out data agree"
+                } else {
+                    "the held-out data do NOT show this"
+                }
+            ));
+        }
+    }
+    // Head to head at each length.
+    if models.contains(&ModelKind::Rnn) && models.contains(&ModelKind::Dnn) {
+        let (r, d) = (
+            rows_of(summary, ModelKind::Rnn),
+            rows_of(summary, ModelKind::Dnn),
+        );
+        for (a, b) in r.iter().zip(&d) {
+            let diff = a.heldout_acc_mean - b.heldout_acc_mean;
+            let which = if !beyond_spread(diff, se_diff(a, b)) {
+                "rnn and dnn do not differ beyond the spread"
+            } else if diff > 0.0 {
+                "rnn is better than dnn"
+            } else {
+                "dnn is better than rnn"
+            };
+            out.push(format!(
+                "L = {}: {which} ({:.3} vs {:.3}).",
+                a.length, a.heldout_acc_mean, b.heldout_acc_mean
+            ));
+        }
+    }
+    out
+}
+
+fn list(v: &[usize]) -> String {
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+const HEADER: [&str; 10] = [
+    "model",
+    "L",
+    "seeds",
+    "held-out acc (mean ± std)",
+    "min – max",
+    "exact match",
+    "reached 0.90 (median iters)",
+    "reached 0.95 (median iters)",
+    "majority baseline",
+    "train s/run",
+];
+
+fn cells(r: &SummaryRow) -> [String; 10] {
+    [
+        format!(
+            "{}{}",
+            r.model,
+            if r.diverged > 0 {
+                format!(" ({} diverged)", r.diverged)
+            } else {
+                String::new()
+            }
+        ),
+        r.length.to_string(),
+        r.seeds.to_string(),
+        format!("{:.3} ± {:.3}", r.heldout_acc_mean, r.heldout_acc_std),
+        format!("{:.3} – {:.3}", r.heldout_acc_min, r.heldout_acc_max),
+        format!("{:.3}", r.heldout_exact_mean),
+        fmt_iters(r.iters_to_90_median, r.reached_90, r.seeds),
+        fmt_iters(r.iters_to_95_median, r.reached_95, r.seeds),
+        format!("{:.3}", r.majority_baseline),
+        format!("{:.2}", r.wall_s_mean),
+    ]
+}
+
+/// The summary table as aligned plain text (printed at the end of a study).
+pub fn text_table(report: &StudyReport) -> String {
+    let rows: Vec<[String; 10]> = report.summary.iter().map(cells).collect();
+    let widths: Vec<usize> = (0..HEADER.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([HEADER[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |c: Vec<&str>| {
+        c.iter()
+            .zip(&widths)
+            .map(|(s, w)| format!("{s:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let mut s = line(HEADER.to_vec());
+    s.push('\n');
+    for r in &rows {
+        s.push_str(&line(r.iter().map(String::as_str).collect()));
+        s.push('\n');
+    }
+    s
+}
+
+/// `SUMMARY.md`.
+pub fn markdown(report: &StudyReport) -> String {
+    let c = &report.config;
+    let mut s = String::new();
+    let _ = writeln!(s, "# rnnstudy: study summary\n");
+    let _ = writeln!(
+        s,
+        "Models {} at lengths {}; {} seeds each ({}); {} iterations of batch-size-1 SGD; \
+held-out evaluation every {} iterations on {} sequences (held-out seed {}, the same set for \
+every model and seed); clipping: {}. Learning rates: {}. Hidden units: {}.\n",
+        c.models
+            .iter()
+            .map(|m| m.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        list(&c.lengths),
+        c.seeds.len(),
+        seed_text(&c.seeds),
+        c.iters,
+        c.eval_every,
+        c.heldout,
+        c.heldout_seed,
+        c.clip
+            .map_or("none".to_string(), |v| format!("global norm {v}")),
+        c.learning_rates
+            .iter()
+            .map(|r| format!(
+                "{} {} (input/output) / {} (recurrent)",
+                r.model, r.lr_io, r.lr_rec
+            ))
+            .collect::<Vec<_>>()
+            .join("; "),
+        c.hidden,
+    );
+    let _ = writeln!(s, "## Results (held-out, at the end of training)\n");
+    let _ = writeln!(s, "| {} |", HEADER.join(" | "));
+    let _ = writeln!(s, "|{}", "---|".repeat(HEADER.len()));
+    for r in &report.summary {
+        let _ = writeln!(s, "| {} |", cells(r).join(" | "));
+    }
+    let _ = writeln!(
+        s,
+        "\n*held-out acc*: fraction of the L outputs right (output ≥ 0.5 counts as 1); \
+*exact match*: fraction of sequences with all L outputs right; *reached 0.90*: seeds whose \
+held-out accuracy reached 0.90 at some evaluation, and the median first iteration; *majority \
+baseline*: answering each position's most frequent label.\n"
+    );
+    let _ = writeln!(s, "## Verdict (computed from the table)\n");
+    for v in &report.verdict {
+        let _ = writeln!(s, "- {v}");
+    }
+    let _ = writeln!(
+        s,
+        "\nA change counts as beyond the seed-to-seed spread when it exceeds two standard errors \
+of the difference of the means (and 0.005). \"Learns\" means mean held-out accuracy ≥ {LEARNS:.2}.\n"
+    );
+    let _ = writeln!(s, "## Plots\n");
+    let _ = writeln!(
+        s,
+        "Held-out accuracy during training (mean line, min–max band over seeds):\n"
+    );
+    for l in &c.lengths {
+        let _ = writeln!(s, "![held-out accuracy, L = {l}](curve_L{l}.svg)\n");
+    }
+    let _ = writeln!(s, "Final accuracy against length:\n");
+    let _ = writeln!(s, "![accuracy against length](accuracy_vs_length.svg)\n");
+    let _ = writeln!(
+        s,
+        "Accuracy at each position at the end of training (a model can learn some positions \
+and answer the majority label at others, which the overall figure hides):\n"
+    );
+    for l in &c.lengths {
+        let _ = writeln!(
+            s,
+            "![per-position accuracy, L = {l}](per_position_L{l}.svg)\n"
+        );
+    }
+    let t = &report.timing;
+    let _ = writeln!(
+        s,
+        "## Timing\n\n{} runs in {:.1} s wall on {} threads (training {:.1} s, evaluation {:.1} s, \
+summed over runs). Every number above except timing is reproducible bit for bit from the \
+configuration in `study.json`, whatever the thread count.",
+        report.runs.len(),
+        t.total_wall_s,
+        t.threads,
+        t.train_s,
+        t.eval_s
+    );
+    s
+}
+
+fn seed_text(seeds: &[u64]) -> String {
+    let contiguous = seeds.windows(2).all(|w| w[1] == w[0] + 1);
+    match (seeds.first(), seeds.last()) {
+        (Some(a), Some(b)) if contiguous && seeds.len() > 2 => format!("seeds {a}..={b}"),
+        _ => format!(
+            "seeds {}",
+            seeds
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(model: ModelKind, length: usize, mean: f64, std: f64) -> SummaryRow {
+        SummaryRow {
+            model,
+            length,
+            seeds: 10,
+            heldout_acc_mean: mean,
+            heldout_acc_std: std,
+            heldout_acc_min: mean - std,
+            heldout_acc_max: mean + std,
+            heldout_exact_mean: 0.5,
+            majority_baseline: 0.6,
+            reached_90: 5,
+            iters_to_90_median: Some(3000.0),
+            reached_95: 0,
+            iters_to_95_median: None,
+            wall_s_mean: 1.0,
+            diverged: 0,
+        }
+    }
+
+    #[test]
+    fn verdict_follows_the_numbers() {
+        use ModelKind::*;
+        let falling = [
+            row(Rnn, 8, 0.99, 0.01),
+            row(Rnn, 32, 0.80, 0.10),
+            row(Dnn, 8, 0.97, 0.01),
+            row(Dnn, 32, 0.96, 0.01),
+        ];
+        let v = verdict(&falling).join("\n");
+        assert!(
+            v.contains("rnn: held-out accuracy falls with length"),
+            "{v}"
+        );
+        assert!(v.contains("rnn: the article says the plain RNN learns worse and worse as the sequence grows: the held-out data agree"), "{v}");
+        assert!(
+            v.contains(
+                "dnn: the article says the MLP learns at every length: the held-out data agree"
+            ),
+            "{v}"
+        );
+        assert!(v.contains("L = 32: dnn is better than rnn"), "{v}");
+        // Within the spread: no claim of a fall.
+        let flat = [row(Rnn, 8, 0.95, 0.05), row(Rnn, 32, 0.93, 0.05)];
+        let v = verdict(&flat).join("\n");
+        assert!(
+            v.contains("does not change beyond the seed-to-seed spread"),
+            "{v}"
+        );
+        assert!(v.contains("do NOT show this"), "{v}");
+    }
+}
