@@ -45,11 +45,10 @@ pub fn relu_grad_from_output(z: f64) -> f64 {
     if z > 0.0 { 1.0 } else { 0.0 }
 }
 
-/// Applies `tanh` to every element in place.
+/// Applies `tanh` to every element in place, with the vectorised
+/// [`crate::fastmath::tanh`] (within a few ulp of libm's).
 pub fn tanh_in_place(v: &mut [f64]) {
-    for x in v {
-        *x = x.tanh();
-    }
+    crate::fastmath::tanh_in_place(v);
 }
 
 /// Applies the sigmoid to every element in place.
@@ -112,7 +111,7 @@ mod tests {
         sigmoid_in_place(&mut b);
         relu_in_place(&mut c);
         for i in 0..xs.len() {
-            assert_eq!(a[i], xs[i].tanh());
+            assert!((a[i] - xs[i].tanh()).abs() <= 4.0 * f64::EPSILON);
             assert_eq!(b[i], sigmoid(xs[i]));
             assert_eq!(c[i], relu(xs[i]));
         }

@@ -37,6 +37,7 @@
 pub mod activation;
 pub mod clip;
 mod error;
+pub mod fastmath;
 pub mod gradcheck;
 pub mod init;
 pub mod linalg;

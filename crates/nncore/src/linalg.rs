@@ -64,6 +64,37 @@ pub fn vec_mat(v: &[f64], m: &[f64], init: Option<&[f64]>, out: &mut [f64]) {
     }
 }
 
+/// `out += v · M` for a row-major `M` of `v.len()` rows and `out.len()`
+/// columns, four rows at a time (so `out` is loaded and stored once per four
+/// rows of `M`); `M` is read once, contiguously.
+///
+/// # Panics
+/// If `m.len() != v.len() * out.len()`.
+#[inline]
+pub fn vec_mat_acc(v: &[f64], m: &[f64], out: &mut [f64]) {
+    let cols = out.len();
+    assert_eq!(m.len(), v.len() * cols, "vec_mat_acc: shape mismatch");
+    if cols == 0 {
+        return;
+    }
+    let blocks = v.len() / 4;
+    for (vs, rows) in v.chunks_exact(4).zip(m.chunks_exact(4 * cols)) {
+        let (r0, rest) = rows.split_at(cols);
+        let (r1, rest) = rest.split_at(cols);
+        let (r2, r3) = rest.split_at(cols);
+        let (a0, a1, a2, a3) = (vs[0], vs[1], vs[2], vs[3]);
+        for ((((o, &x0), &x1), &x2), &x3) in out.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
+            *o += (a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3);
+        }
+    }
+    for (&vi, row) in v[blocks * 4..]
+        .iter()
+        .zip(m[blocks * 4 * cols..].chunks_exact(cols))
+    {
+        axpy(vi, row, out);
+    }
+}
+
 /// `out = M · v` for a row-major `M` of `out.len()` rows and `v.len()`
 /// columns: `out[i] = Σ_j M[i][j] v[j]`, one contiguous dot per row.
 ///
@@ -73,7 +104,36 @@ pub fn vec_mat(v: &[f64], m: &[f64], init: Option<&[f64]>, out: &mut [f64]) {
 pub fn mat_vec(m: &[f64], v: &[f64], out: &mut [f64]) {
     let cols = v.len();
     assert_eq!(m.len(), out.len() * cols, "mat_vec: shape mismatch");
-    for (o, row) in out.iter_mut().zip(m.chunks_exact(cols)) {
+    if cols == 0 {
+        out.fill(0.0);
+        return;
+    }
+    // Four rows at a time share each load of `v`; four partial sums per row.
+    let blocks = out.len() / 4;
+    for (o4, rows) in out.chunks_exact_mut(4).zip(m.chunks_exact(4 * cols)) {
+        let mut acc = [[0.0f64; 4]; 4];
+        let body = cols - cols % 4;
+        for j in (0..body).step_by(4) {
+            let vv = [v[j], v[j + 1], v[j + 2], v[j + 3]];
+            for (r, a) in acc.iter_mut().enumerate() {
+                let row = &rows[r * cols + j..r * cols + j + 4];
+                for k in 0..4 {
+                    a[k] += row[k] * vv[k];
+                }
+            }
+        }
+        for (r, a) in acc.iter().enumerate() {
+            let mut tail = 0.0;
+            for j in body..cols {
+                tail += rows[r * cols + j] * v[j];
+            }
+            o4[r] = ((a[0] + a[2]) + (a[1] + a[3])) + tail;
+        }
+    }
+    for (o, row) in out[blocks * 4..]
+        .iter_mut()
+        .zip(m[blocks * 4 * cols..].chunks_exact(cols))
+    {
         *o = dot(row, v);
     }
 }
@@ -94,6 +154,28 @@ mod tests {
             let (a, b): (Vec<f64>, Vec<f64>) = v.into_iter().unzip();
             let naive: f64 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
             prop_assert!((dot(&a, &b) - naive).abs() < 1e-12);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn blocked_kernels_match_naive(rows in 0usize..11, cols in 0usize..11, seed in 0u64..1000) {
+            let f = |i: usize| ((i as u64 * 2654435761 + seed) % 1000) as f64 / 500.0 - 1.0;
+            let m: Vec<f64> = (0..rows * cols).map(f).collect();
+            let v: Vec<f64> = (0..rows).map(|i| f(i + 7)).collect();
+            let w: Vec<f64> = (0..cols).map(|i| f(i + 13)).collect();
+            let mut out = vec![0.5; cols];
+            vec_mat_acc(&v, &m, &mut out);
+            for j in 0..cols {
+                let naive: f64 = 0.5 + (0..rows).map(|i| v[i] * m[i * cols + j]).sum::<f64>();
+                prop_assert!((out[j] - naive).abs() < 1e-12);
+            }
+            let mut out = vec![9.0; rows];
+            mat_vec(&m, &w, &mut out);
+            for i in 0..rows {
+                let naive: f64 = (0..cols).map(|j| m[i * cols + j] * w[j]).sum();
+                prop_assert!((out[i] - naive).abs() < 1e-12);
+            }
         }
     }
 

@@ -5,7 +5,7 @@ use rand::Rng;
 
 use nncore::activation::{sigmoid, tanh_grad_from_output, tanh_in_place};
 use nncore::init::fill_scaled_normal;
-use nncore::linalg::{axpy, dot, mat_vec, norm};
+use nncore::linalg::{axpy, dot, mat_vec, norm, vec_mat_acc};
 use nncore::model::{check_batch, check_sequence};
 use nncore::{Error, ParamGroup, ParamSet, Result, SequenceModel};
 
@@ -177,9 +177,7 @@ impl ElmanRnn {
                 *c = bj + xt * wj;
             }
             if t > 0 {
-                for (&pi, row) in prev.iter().zip(w.chunks_exact(h)) {
-                    axpy(pi, row, cur);
-                }
+                vec_mat_acc(prev, w, cur);
             }
             tanh_in_place(cur);
             self.ys[t] = sigmoid(dot(cur, w_out) + b_out[0]);

@@ -111,6 +111,24 @@ pub fn verdict(summary: &[SummaryRow]) -> Vec<String> {
             ));
         }
     }
+    // The article's timing claim at the shortest length.
+    if summary.iter().any(|r| r.length == 8) {
+        let parts: Vec<String> = summary
+            .iter()
+            .filter(|r| r.length == 8)
+            .map(|r| match r.iters_to_90_median {
+                Some(m) => format!(
+                    "{} reaches 0.90 in {}/{} seeds, at a median of {m:.0} iterations",
+                    r.model, r.reached_90, r.seeds
+                ),
+                None => format!("{} never reaches 0.90", r.model),
+            })
+            .collect();
+        out.push(format!(
+            "L = 8: the article saw learning saturate around iteration 3,000–5,000; here {}.",
+            parts.join("; ")
+        ));
+    }
     // Head to head at each length.
     if models.contains(&ModelKind::Rnn) && models.contains(&ModelKind::Dnn) {
         let (r, d) = (
@@ -127,7 +145,7 @@ pub fn verdict(summary: &[SummaryRow]) -> Vec<String> {
                 "dnn is better than rnn"
             };
             out.push(format!(
-                "L = {}: {which} ({:.3} vs {:.3}).",
+                "L = {}: {which} (rnn {:.3} vs dnn {:.3}).",
                 a.length, a.heldout_acc_mean, b.heldout_acc_mean
             ));
         }
@@ -219,6 +237,13 @@ pub fn markdown(report: &StudyReport) -> String {
     let _ = writeln!(s, "# rnnstudy: study summary\n");
     let _ = writeln!(
         s,
+        "The question: does a plain (gate-less) RNN learn the alternating-sign task worse as the \
+sequence grows, while an MLP that sees the whole sequence at once keeps learning it, as the \
+original article concluded from one training sample per 500 iterations? Here every figure is \
+measured on a fixed held-out set that no model trains on, over several training seeds.\n"
+    );
+    let _ = writeln!(
+        s,
         "Models {} at lengths {}; {} seeds each ({}); {} iterations of batch-size-1 SGD; \
 held-out evaluation every {} iterations on {} sequences (held-out seed {}, the same set for \
 every model and seed); clipping: {}. Learning rates: {}. Hidden units: {}.\n",
@@ -238,10 +263,13 @@ every model and seed); clipping: {}. Learning rates: {}. Hidden units: {}.\n",
             .map_or("none".to_string(), |v| format!("global norm {v}")),
         c.learning_rates
             .iter()
-            .map(|r| format!(
-                "{} {} (input/output) / {} (recurrent)",
-                r.model, r.lr_io, r.lr_rec
-            ))
+            .map(|r| match r.model {
+                ModelKind::Dnn => format!("{} {} (every parameter)", r.model, r.lr_io),
+                _ => format!(
+                    "{} {} (input/output) / {} (recurrent)",
+                    r.model, r.lr_io, r.lr_rec
+                ),
+            })
             .collect::<Vec<_>>()
             .join("; "),
         c.hidden,
@@ -364,7 +392,11 @@ mod tests {
             ),
             "{v}"
         );
-        assert!(v.contains("L = 32: dnn is better than rnn"), "{v}");
+        assert!(
+            v.contains("L = 32: dnn is better than rnn (rnn 0.800 vs dnn 0.960)"),
+            "{v}"
+        );
+        assert!(v.contains("L = 8: the article saw learning saturate around iteration 3,000–5,000; here rnn reaches 0.90 in 5/10 seeds, at a median of 3000 iterations"), "{v}");
         // Within the spread: no claim of a fall.
         let flat = [row(Rnn, 8, 0.95, 0.05), row(Rnn, 32, 0.93, 0.05)];
         let v = verdict(&flat).join("\n");
