@@ -112,7 +112,7 @@ mod tests {
 
     fn rnn_params(h: usize) -> Value {
         let m = rnn::ElmanRnn::new(
-            rnn::ElmanConfig { hidden: h },
+            rnn::ElmanConfig::with_hidden(h),
             &mut seeded_rng(1, Stream::Init),
         )
         .unwrap();

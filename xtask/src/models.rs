@@ -16,6 +16,12 @@ pub enum ModelKind {
     Rnn,
     /// The one-hidden-layer MLP over the whole sequence ("DNN").
     Dnn,
+    /// The Elman RNN with ReLU units and W initialised to the identity.
+    Irnn,
+    /// A GRU cell (PyTorch's equations) with the same output head.
+    Gru,
+    /// An LSTM cell (PyTorch's equations, forget bias 1) with the same output head.
+    Lstm,
 }
 
 impl ModelKind {
@@ -24,18 +30,22 @@ impl ModelKind {
         match self {
             Self::Rnn => "rnn",
             Self::Dnn => "dnn",
+            Self::Irnn => "irnn",
+            Self::Gru => "gru",
+            Self::Lstm => "lstm",
         }
     }
 
-    /// The article's optimiser for this kind: RNN 0.1 (input/output) and
-    /// 0.001 (recurrent); MLP 0.1 everywhere.
+    /// The article's optimiser for this kind: recurrent models 0.1
+    /// (input/output) and 0.001 (recurrent weights and hidden biases); the
+    /// MLP 0.1 everywhere.
     pub fn article_sgd(self) -> Sgd {
         match self {
-            Self::Rnn => Sgd::article(),
             Self::Dnn => Sgd {
                 lr_io: 0.1,
                 lr_rec: 0.1,
             },
+            Self::Rnn | Self::Irnn | Self::Gru | Self::Lstm => Sgd::article(),
         }
     }
 
@@ -47,7 +57,13 @@ impl ModelKind {
         rng: &mut R,
     ) -> nncore::Result<Box<dyn SequenceModel>> {
         Ok(match self {
-            Self::Rnn => Box::new(rnn::ElmanRnn::new(rnn::ElmanConfig { hidden }, rng)?),
+            Self::Rnn => Box::new(rnn::ElmanRnn::new(
+                rnn::ElmanConfig::with_hidden(hidden),
+                rng,
+            )?),
+            Self::Irnn => Box::new(rnn::ElmanRnn::new(rnn::ElmanConfig::irnn(hidden), rng)?),
+            Self::Gru => Box::new(rnn::Gru::new(rnn::GruConfig { hidden }, rng)?),
+            Self::Lstm => Box::new(rnn::Lstm::new(rnn::LstmConfig { hidden }, rng)?),
             Self::Dnn => Box::new(dnn::Mlp::new(dnn::MlpConfig { length, hidden }, rng)?),
         })
     }
@@ -56,6 +72,12 @@ impl ModelKind {
     pub fn load_json(self, json: &serde_json::Value) -> Result<Box<dyn SequenceModel>> {
         Ok(match self {
             Self::Rnn => Box::new(rnn::ElmanRnn::from_json(json).context("rnn parameters")?),
+            Self::Irnn => Box::new(
+                rnn::ElmanRnn::from_json_with(json, rnn::HiddenActivation::Relu)
+                    .context("irnn parameters")?,
+            ),
+            Self::Gru => Box::new(rnn::Gru::from_json(json).context("gru parameters")?),
+            Self::Lstm => Box::new(rnn::Lstm::from_json(json).context("lstm parameters")?),
             Self::Dnn => Box::new(dnn::Mlp::from_json(json).context("dnn parameters")?),
         })
     }

@@ -4,7 +4,7 @@
 //! shared fixtures the benchmarks use.
 #![warn(missing_docs)]
 
-use rnn::{ElmanConfig, ElmanRnn};
+use rnn::{ElmanConfig, ElmanRnn, Gru, GruConfig, Lstm, LstmConfig};
 use seqdata::{AlternatingSign, Dataset, Stream, seeded_rng};
 
 /// An article-sized Elman RNN (H = 100) with a fixed seed.
@@ -26,4 +26,19 @@ pub fn mlp(len: usize) -> dnn::Mlp {
         &mut seeded_rng(0, Stream::Init),
     )
     .expect("valid config")
+}
+
+/// An IRNN (ReLU, identity-initialised Elman RNN), H = 100, fixed seed.
+pub fn irnn() -> ElmanRnn {
+    ElmanRnn::new(ElmanConfig::irnn(100), &mut seeded_rng(0, Stream::Init)).expect("valid config")
+}
+
+/// A GRU, H = 100, fixed seed.
+pub fn gru() -> Gru {
+    Gru::new(GruConfig { hidden: 100 }, &mut seeded_rng(0, Stream::Init)).expect("valid config")
+}
+
+/// An LSTM, H = 100, fixed seed.
+pub fn lstm() -> Lstm {
+    Lstm::new(LstmConfig { hidden: 100 }, &mut seeded_rng(0, Stream::Init)).expect("valid config")
 }

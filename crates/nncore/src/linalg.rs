@@ -138,6 +138,39 @@ pub fn mat_vec(m: &[f64], v: &[f64], out: &mut [f64]) {
     }
 }
 
+/// `out = Aᵀ B` for row-major `A` (`n × a_cols`) and `B` (`n × b_cols`), i.e.
+/// `Σ_t a_tᵀ b_t` over the `n` rows: the sum of outer products that a
+/// recurrent-weight gradient is. Row `i` of the result is formed as
+/// `(column i of A) · B` with [`vec_mat_acc`], gathering the column into
+/// `col` (length `n`), so nothing is allocated.
+///
+/// # Panics
+/// If the shapes do not agree.
+pub fn outer_sum(a: &[f64], b: &[f64], a_cols: usize, col: &mut [f64], out: &mut [f64]) {
+    let n = col.len();
+    assert_eq!(a.len(), n * a_cols, "outer_sum: A has the wrong size");
+    assert!(
+        n == 0 || b.len() % n == 0,
+        "outer_sum: B has the wrong size"
+    );
+    let b_cols = b.len().checked_div(n).unwrap_or(0);
+    assert_eq!(
+        out.len(),
+        a_cols * b_cols,
+        "outer_sum: out has the wrong size"
+    );
+    if b_cols == 0 {
+        return;
+    }
+    for (i, row) in out.chunks_exact_mut(b_cols).enumerate() {
+        for (c, a_row) in col.iter_mut().zip(a.chunks_exact(a_cols)) {
+            *c = a_row[i];
+        }
+        row.fill(0.0);
+        vec_mat_acc(col, b, row);
+    }
+}
+
 /// The Euclidean norm `√Σ x²`.
 pub fn norm(x: &[f64]) -> f64 {
     dot(x, x).sqrt()
@@ -177,6 +210,17 @@ mod tests {
                 prop_assert!((out[i] - naive).abs() < 1e-12);
             }
         }
+    }
+
+    #[test]
+    fn outer_sum_is_a_transposed_product() {
+        // A = [[1, 2], [3, 4], [5, 6]] (3x2), B = [[1, 0, 1], [0, 1, 1], [2, 0, 0]] (3x3)
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let b = [1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 2.0, 0.0, 0.0];
+        let mut out = [f64::NAN; 6];
+        outer_sum(&a, &b, 2, &mut [0.0; 3], &mut out);
+        // AᵀB = [[1+10, 3, 1+3], [2+12, 4, 2+4]]
+        assert_eq!(out, [11.0, 3.0, 4.0, 14.0, 4.0, 6.0]);
     }
 
     #[test]

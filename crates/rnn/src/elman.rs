@@ -3,9 +3,11 @@
 use ndarray::{Array2, ArrayView2, Axis, linalg::general_mat_mul, s};
 use rand::Rng;
 
-use nncore::activation::{sigmoid, tanh_grad_from_output, tanh_in_place};
+use nncore::activation::{
+    relu_grad_from_output, relu_in_place, sigmoid, tanh_grad_from_output, tanh_in_place,
+};
 use nncore::init::fill_scaled_normal;
-use nncore::linalg::{axpy, dot, mat_vec, norm, vec_mat_acc};
+use nncore::linalg::{axpy, dot, mat_vec, norm, outer_sum, vec_mat_acc};
 use nncore::model::{check_batch, check_sequence};
 use nncore::{Error, ParamGroup, ParamSet, Result, SequenceModel};
 
@@ -16,20 +18,77 @@ const B: usize = 2;
 const W_OUT: usize = 3;
 const B_OUT: usize = 4;
 
+/// The hidden units' activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HiddenActivation {
+    /// `tanh`, the article's.
+    #[default]
+    Tanh,
+    /// `max(u, 0)`, as in the IRNN.
+    Relu,
+}
+
+/// How the recurrent matrix `W` starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecurrentInit {
+    /// `N(0, 1) / √H`, the article's.
+    #[default]
+    ScaledNormal,
+    /// The identity matrix (Le, Jaitly & Hinton 2015).
+    Identity,
+}
+
+impl HiddenActivation {
+    /// Applies the activation in place.
+    #[inline]
+    pub fn apply(self, v: &mut [f64]) {
+        match self {
+            Self::Tanh => tanh_in_place(v),
+            Self::Relu => relu_in_place(v),
+        }
+    }
+}
+
 /// The Elman RNN's configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ElmanConfig {
     /// Hidden units `H` (default 100, the article's).
     pub hidden: usize,
+    /// Hidden activation (default `tanh`, the article's).
+    pub activation: HiddenActivation,
+    /// Initial recurrent matrix (default scaled normal, the article's).
+    pub recurrent_init: RecurrentInit,
 }
 
 impl Default for ElmanConfig {
     fn default() -> Self {
-        Self { hidden: 100 }
+        Self {
+            hidden: 100,
+            activation: HiddenActivation::Tanh,
+            recurrent_init: RecurrentInit::ScaledNormal,
+        }
     }
 }
 
 impl ElmanConfig {
+    /// The article's Elman RNN with `hidden` units.
+    pub fn with_hidden(hidden: usize) -> Self {
+        Self {
+            hidden,
+            ..Self::default()
+        }
+    }
+
+    /// An IRNN (Le, Jaitly & Hinton 2015): ReLU hidden units and `W`
+    /// initialised to the identity; everything else as the article's.
+    pub fn irnn(hidden: usize) -> Self {
+        Self {
+            hidden,
+            activation: HiddenActivation::Relu,
+            recurrent_init: RecurrentInit::Identity,
+        }
+    }
+
     /// The largest hidden size accepted.
     pub const MAX_HIDDEN: usize = 4096;
 
@@ -67,6 +126,7 @@ impl ElmanConfig {
 #[derive(Debug, Clone)]
 pub struct ElmanRnn {
     hidden: usize,
+    activation: HiddenActivation,
     params: ParamSet,
     /// `(L + 1) × H`: row 0 is `h_{-1} = 0`, row `t + 1` is `h_t`.
     hs: Array2<f64>,
@@ -81,6 +141,8 @@ pub struct ElmanRnn {
     carry: Vec<f64>,
     /// `L`: `‖∂E/∂h_t‖`.
     dh_norms: Vec<f64>,
+    /// `L`: one column of `H_prev`, gathered for the `W` gradient.
+    hcol: Vec<f64>,
     /// Length of the sequence in the buffers.
     len: usize,
 }
@@ -88,13 +150,21 @@ pub struct ElmanRnn {
 impl ElmanRnn {
     /// A model with the article's initialisation: `W_in ~ N(0,1)/√1`,
     /// `W ~ N(0,1)/√H`, `W_out ~ N(0,1)/√H`, biases 0, drawn from `rng` in
-    /// the article's order (`W_in`, `W_out`, `W`), each row-major.
+    /// the article's order (`W_in`, `W_out`, `W`), each row-major; with
+    /// [`RecurrentInit::Identity`], `W = I` instead.
     pub fn new<R: Rng + ?Sized>(config: ElmanConfig, rng: &mut R) -> Result<Self> {
         let mut m = Self::zeros(config)?;
         let h = m.hidden;
         fill_scaled_normal(m.params.value_mut(W_IN), 1, rng);
         fill_scaled_normal(m.params.value_mut(W_OUT), h, rng);
-        fill_scaled_normal(m.params.value_mut(W), h, rng);
+        match config.recurrent_init {
+            RecurrentInit::ScaledNormal => fill_scaled_normal(m.params.value_mut(W), h, rng),
+            RecurrentInit::Identity => {
+                for (i, row) in m.params.value_mut(W).chunks_exact_mut(h).enumerate() {
+                    row[i] = 1.0;
+                }
+            }
+        }
         Ok(m)
     }
 
@@ -102,6 +172,7 @@ impl ElmanRnn {
     pub fn zeros(config: ElmanConfig) -> Result<Self> {
         config.check()?;
         let h = config.hidden;
+        let activation = config.activation;
         let params = ParamSet::new([
             ("W_in", vec![1, h], ParamGroup::InputOutput),
             ("W", vec![h, h], ParamGroup::Recurrent),
@@ -111,6 +182,7 @@ impl ElmanRnn {
         ]);
         Ok(Self {
             hidden: h,
+            activation,
             params,
             hs: Array2::zeros((1, h)),
             deltas: Array2::zeros((0, h)),
@@ -119,6 +191,7 @@ impl ElmanRnn {
             dh: vec![0.0; h],
             carry: vec![0.0; h],
             dh_norms: Vec::new(),
+            hcol: Vec::new(),
             len: 0,
         })
     }
@@ -127,6 +200,12 @@ impl ElmanRnn {
     /// hidden size is read from `b`. Shapes and values are checked and the
     /// error names the offending key.
     pub fn from_json(json: &serde_json::Value) -> Result<Self> {
+        Self::from_json_with(json, HiddenActivation::Tanh)
+    }
+
+    /// Like [`Self::from_json`], with the given hidden activation (the IRNN's
+    /// parameters have the same layout).
+    pub fn from_json_with(json: &serde_json::Value, activation: HiddenActivation) -> Result<Self> {
         let hidden = json
             .get("b")
             .and_then(|b| b.as_array())
@@ -135,7 +214,11 @@ impl ElmanRnn {
                 name: "b".into(),
                 expected: "W_in, W, b, W_out, b_out".into(),
             })?;
-        let mut m = Self::zeros(ElmanConfig { hidden })?;
+        let mut m = Self::zeros(ElmanConfig {
+            hidden,
+            activation,
+            ..ElmanConfig::default()
+        })?;
         m.params.load_json(json)?;
         Ok(m)
     }
@@ -158,6 +241,7 @@ impl ElmanRnn {
             self.ys.resize(l, 0.0);
             self.dout.resize(l, 0.0);
             self.dh_norms.resize(l, 0.0);
+            self.hcol.resize(l, 0.0);
         }
         self.len = l;
     }
@@ -179,7 +263,7 @@ impl ElmanRnn {
             if t > 0 {
                 vec_mat_acc(prev, w, cur);
             }
-            tanh_in_place(cur);
+            self.activation.apply(cur);
             self.ys[t] = sigmoid(dot(cur, w_out) + b_out[0]);
         }
     }
@@ -187,7 +271,10 @@ impl ElmanRnn {
 
 impl SequenceModel for ElmanRnn {
     fn kind(&self) -> &'static str {
-        "rnn"
+        match self.activation {
+            HiddenActivation::Tanh => "rnn",
+            HiddenActivation::Relu => "irnn",
+        }
     }
 
     fn params(&self) -> &ParamSet {
@@ -233,8 +320,17 @@ impl SequenceModel for ElmanRnn {
             }
             self.dh_norms[t] = norm(dh);
             let delta = &mut deltas[t * h..(t + 1) * h];
-            for ((dl, &g), &hv) in delta.iter_mut().zip(dh.iter()).zip(ht) {
-                *dl = g * tanh_grad_from_output(hv);
+            match self.activation {
+                HiddenActivation::Tanh => {
+                    for ((dl, &g), &hv) in delta.iter_mut().zip(dh.iter()).zip(ht) {
+                        *dl = g * tanh_grad_from_output(hv);
+                    }
+                }
+                HiddenActivation::Relu => {
+                    for ((dl, &g), &hv) in delta.iter_mut().zip(dh.iter()).zip(ht) {
+                        *dl = g * relu_grad_from_output(hv);
+                    }
+                }
             }
             if t > 0 {
                 // carry = W δ_t: one contiguous dot per row of W.
@@ -258,11 +354,9 @@ impl SequenceModel for ElmanRnn {
             axpy(xt, delta, g_w_in);
             axpy(1.0, delta, g_b);
         }
-        // W: Σ_t h_{t-1}ᵀ δ_t = H_prevᵀ Δ, one matrix product.
-        let h_prev = ArrayView2::from_shape((l, h), &hs[..l * h]).expect("shape");
-        let delta_m = ArrayView2::from_shape((l, h), &deltas[..l * h]).expect("shape");
-        let mut g_w = ndarray::ArrayViewMut2::from_shape((h, h), g_w).expect("shape");
-        general_mat_mul(1.0, &h_prev.t(), &delta_m, 0.0, &mut g_w);
+        // W: Σ_t h_{t-1}ᵀ δ_t = H_prevᵀ Δ, one matrix product per sequence
+        // (allocation-free: row i of the product is (column i of H_prev) · Δ).
+        outer_sum(&hs[..l * h], &deltas[..l * h], h, &mut self.hcol[..l], g_w);
         Ok(loss)
     }
 
@@ -289,7 +383,8 @@ impl SequenceModel for ElmanRnn {
             if t > 0 {
                 general_mat_mul(1.0, &prev, &w, 1.0, &mut cur);
             }
-            tanh_in_place(cur.as_slice_mut().expect("standard layout"));
+            self.activation
+                .apply(cur.as_slice_mut().expect("standard layout"));
             for (i, row) in cur.axis_iter(Axis(0)).enumerate() {
                 out[[i, t]] = sigmoid(dot(row.as_slice().expect("standard layout"), w_out) + b_out);
             }
@@ -311,7 +406,11 @@ mod tests {
     use seqdata::{AlternatingSign, Stream, seeded_rng};
 
     fn model(hidden: usize, seed: u64) -> ElmanRnn {
-        ElmanRnn::new(ElmanConfig { hidden }, &mut seeded_rng(seed, Stream::Init)).unwrap()
+        ElmanRnn::new(
+            ElmanConfig::with_hidden(hidden),
+            &mut seeded_rng(seed, Stream::Init),
+        )
+        .unwrap()
     }
 
     fn sample(len: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
@@ -357,6 +456,36 @@ mod tests {
         let (x, y) = sample(16, 5);
         let check = check_gradients(&mut m, &x, &y, 1e-6).unwrap();
         assert!(check.max_rel_err() <= 1e-6, "{check}");
+    }
+
+    /// The IRNN: ReLU units, W = I at the start.
+    #[test]
+    fn irnn_gradients_match_and_init_is_the_identity() {
+        let mut m = ElmanRnn::new(ElmanConfig::irnn(30), &mut seeded_rng(4, Stream::Init)).unwrap();
+        assert_eq!(m.kind(), "irnn");
+        let w = m.params().view2(W);
+        assert!(
+            w.indexed_iter()
+                .all(|((i, j), &v)| v == if i == j { 1.0 } else { 0.0 })
+        );
+        // Off the identity, so that the recurrent gradient is generic.
+        m.params_mut()
+            .values_mut()
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, v)| {
+                *v += 0.02 * ((i % 5) as f64 - 2.0);
+            });
+        for (len, seed) in [(8, 1), (32, 2)] {
+            let (x, y) = sample(len, seed);
+            let check = check_gradients(&mut m, &x, &y, 1e-6).unwrap();
+            assert!(check.max_rel_err() <= 1e-6, "L = {len}\n{check}");
+            assert!(check.params.iter().all(|p| p.scale > 0.0), "{check}");
+        }
+        let j = m.params().to_json();
+        let back = ElmanRnn::from_json_with(&j, HiddenActivation::Relu).unwrap();
+        assert_eq!(back.kind(), "irnn");
+        assert!(back.params().values() == m.params().values());
     }
 
     #[test]
@@ -453,6 +582,6 @@ mod tests {
         assert!(m.forward(&[]).is_err());
         assert!(m.loss_and_grad(&[0.1, f64::INFINITY], &[1.0, 1.0]).is_err());
         assert!(m.loss_and_grad(&[0.1, 0.2], &[1.0]).is_err());
-        assert!(ElmanRnn::zeros(ElmanConfig { hidden: 0 }).is_err());
+        assert!(ElmanRnn::zeros(ElmanConfig::with_hidden(0)).is_err());
     }
 }

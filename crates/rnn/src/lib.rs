@@ -6,6 +6,14 @@
 //! the gradients of every time step summed into one update per sequence. It
 //! implements [`nncore::SequenceModel`], so [`nncore::Trainer`] trains it.
 //!
+//! Beyond the article, the same trait is implemented by:
+//! - the IRNN ([`ElmanConfig::irnn`]): ReLU hidden units and the recurrent
+//!   matrix initialised to the identity (Le, Jaitly & Hinton 2015);
+//! - [`Gru`] and [`Lstm`]: gated cells with the equations of PyTorch's
+//!   `nn.GRU` / `nn.LSTM` (gate blocks r, z, n and i, f, g, o; LSTM forget
+//!   bias 1), with the same sigmoid output per step, so their gradients can be
+//!   checked against PyTorch (`tools/crosscheck_torch.py`).
+//!
 //! ```
 //! use nncore::{Sgd, Trainer, SequenceModel};
 //! use rand::Rng;
@@ -29,6 +37,11 @@
 #![warn(missing_docs)]
 
 mod elman;
+mod gated;
+mod gru;
+mod lstm;
 
-pub use elman::{ElmanConfig, ElmanRnn};
+pub use elman::{ElmanConfig, ElmanRnn, HiddenActivation, RecurrentInit};
+pub use gru::{Gru, GruConfig};
+pub use lstm::{Lstm, LstmConfig};
 pub use nncore::{Error, Result};

@@ -806,7 +806,7 @@ mod tests {
                     let s = seed + 1;
                     let (plateau, even_acc) = match model {
                         ModelKind::Dnn => (0.97 + 0.02 * noise(s, 1, 0), 0.97),
-                        ModelKind::Rnn => {
+                        _ => {
                             let hard = (length as f64 / 8.0).log2() * 0.12;
                             let p = (1.0 - hard * (0.5 + noise(s, 2, length as u64))).max(0.55);
                             (p, p)

@@ -26,7 +26,9 @@ impl Job {
     /// A rough cost, to start the longest runs first.
     pub fn cost(&self, hidden: usize) -> usize {
         match self.model {
-            ModelKind::Rnn => self.length * hidden * hidden,
+            ModelKind::Rnn | ModelKind::Irnn => self.length * hidden * hidden,
+            ModelKind::Gru => 3 * self.length * hidden * hidden,
+            ModelKind::Lstm => 4 * self.length * hidden * hidden,
             ModelKind::Dnn => 2 * self.length * hidden,
         }
     }

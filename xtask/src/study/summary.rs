@@ -99,6 +99,7 @@ pub fn verdict(summary: &[SummaryRow]) -> Vec<String> {
                         .iter()
                         .all(|r| r.heldout_acc_mean > r.majority_baseline + 0.05),
             )),
+            ModelKind::Irnn | ModelKind::Gru | ModelKind::Lstm => None,
         };
         if let Some((text, holds)) = claim {
             out.push(format!(
