@@ -10,7 +10,7 @@ use crate::{Error, ParamSet, Result, loss::squared_error};
 ///
 /// Implementations keep their scratch buffers between calls, so that a
 /// steady-state [`loss_and_grad`](Self::loss_and_grad) does not allocate.
-pub trait SequenceModel: Send {
+pub trait SequenceModel: Send + Sync {
     /// A short name of the model kind (`"rnn"`, `"dnn"`, …).
     fn kind(&self) -> &'static str;
 

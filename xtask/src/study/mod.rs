@@ -235,6 +235,9 @@ pub fn execute(
     let results: Vec<Result<RunReport>> = pool.install(|| {
         schedule
             .par_iter()
+            // One job per split: runs differ in cost by 100x, so let idle
+            // threads steal single runs, not whole chunks of them.
+            .with_max_len(1)
             .map(|&job| {
                 let progress = |n: u64| bar.inc(n);
                 let r = runner::run(job, config, &heldout[&job.length], &progress).with_context(

@@ -3,8 +3,10 @@
 use std::time::Instant;
 
 use anyhow::Result;
+use ndarray::{Array2, Axis};
 use nncore::{ClipNorm, SequenceModel, Trainer, loss::squared_error, score};
 use rand::Rng;
+use rayon::prelude::*;
 use seqdata::{AlternatingSign, Dataset, Stream, seeded_rng};
 
 use super::config::StudyConfig;
@@ -34,9 +36,23 @@ impl Job {
     }
 }
 
-/// Held-out metrics of a model on a data set.
+/// Rows per evaluation chunk. Chunks are fixed (not per thread), so the
+/// numbers do not depend on how many threads evaluate them.
+const EVAL_CHUNK: usize = 256;
+
+/// Held-out metrics of a model on a data set. The set is evaluated in fixed
+/// chunks, in parallel when a core is free (e.g. at the end of a study, when
+/// the last long run is alone).
 pub fn evaluate(model: &dyn SequenceModel, data: &Dataset) -> Result<FinalMetrics> {
-    let pred = model.predict_batch(data.inputs())?;
+    let inputs = data.inputs();
+    let parts: Vec<Array2<f64>> = inputs
+        .axis_chunks_iter(Axis(0), EVAL_CHUNK)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|chunk| model.predict_batch(chunk))
+        .collect::<nncore::Result<_>>()?;
+    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+    let pred = ndarray::concatenate(Axis(0), &views)?;
     let s = score(pred.view(), data.labels());
     let loss: f64 = pred
         .rows()
