@@ -4,12 +4,14 @@
 //!   seeds and writes JSON reports, SVG plots and `SUMMARY.md` under `reports/`;
 //! - `grads`: prints the loss and every gradient for given weights and one
 //!   sequence, as JSON, to cross-check against another framework;
-//! - `data`: writes a data set as CSV and `.npy` under `data/`.
+//! - `data`: writes a data set as CSV and `.npy` under `data/`;
+//! - `roofline`: times the hot paths against the machine's matrix-product peak.
 
 mod atomic;
 mod data;
 mod grads;
 mod models;
+mod roofline;
 mod study;
 
 use std::path::PathBuf;
@@ -39,6 +41,8 @@ enum Command {
     Grads(grads::GradsArgs),
     /// Write a data set of the task as CSV and .npy files
     Data(data::DataArgs),
+    /// Time the hot paths and compare their GFLOP/s with the machine's matrix-product peak
+    Roofline(roofline::RooflineArgs),
 }
 
 /// The workspace root (reports/ and data/ live there).
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Study(args) => study::run(args),
         Command::Grads(args) => grads::run(args),
         Command::Data(args) => data::run(args),
+        Command::Roofline(args) => roofline::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

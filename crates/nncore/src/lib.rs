@@ -53,6 +53,6 @@ pub use error::{Error, Result};
 pub use gradcheck::{GradCheck, ParamCheck, check_gradients};
 pub use metrics::{Scores, majority_baseline, score};
 pub use model::SequenceModel;
-pub use optim::{Optimizer, Sgd};
+pub use optim::{Adam, Optimizer, Sgd};
 pub use params::{ParamGroup, ParamSet, ParamSpec};
 pub use train::{StepStats, Trainer};

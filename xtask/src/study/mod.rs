@@ -1,9 +1,9 @@
 //! `cargo xtask study`: the 8/16/32 study end to end.
 
-mod config;
+pub(crate) mod config;
 mod plots;
 mod report;
-mod runner;
+pub(crate) mod runner;
 mod summary;
 
 use std::collections::BTreeMap;
@@ -17,7 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use seqdata::{AlternatingSign, Dataset};
 
-pub use config::StudyConfig;
+pub use config::{OptimizerKind, StudyConfig, Variant};
 use report::{RunReport, SCHEMA, StudyReport, Timing};
 use runner::Job;
 
@@ -38,11 +38,20 @@ fn parse_seeds(s: &str) -> Result<Seeds, String> {
     after_help = "Defaults reproduce the article's study (SPEC §2-3): rnn and dnn at lengths \
 8, 16, 32 with the article's hyperparameters, 20,000 iterations, held-out evaluation every 500 \
 iterations on 2,000 sequences, 10 seeds. Reports go to reports/<NAME>/: study.json, runs/*.json, \
-SUMMARY.md and SVG plots.\n\nExamples:\n  cargo xtask study\n  cargo xtask study --quick\n  \
+SUMMARY.md and SVG plots.\n\n--preset long trains rnn, rnn clipped, irnn, gru, lstm and dnn at \
+lengths 8..256 over 5 seeds and names each model's breaking length.\n\n--lr-io and --lr-rec take \
+comma lists: every model is trained with every combination, and each summary row names its \
+settings.\n\nExamples:\n  cargo xtask study\n  cargo xtask study --quick\n  \
+cargo xtask study --preset long\n  \
+cargo xtask study --models gru --lengths 32 --seeds 3 --lr-io 0.1,0.3 --lr-rec 0.01,0.1 --out search\n  \
 cargo xtask study --models rnn --lengths 8,64 --seeds 3 --clip 1 --out clip"
 )]
 pub struct StudyArgs {
-    /// Models to train, comma-separated [default: rnn,dnn]
+    /// Start from a preset: `article` (the default: the article's study) or `long` (lengths up to
+    /// 256, the fixes the article names, 5 seeds)
+    #[arg(long, value_enum, default_value_t = Preset::Article)]
+    preset: Preset,
+    /// Models to train, comma-separated: rnn, dnn, irnn, gru, lstm [default: rnn,dnn]
     #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
     models: Option<Vec<ModelKind>>,
     /// Sequence lengths, comma-separated [default: 8,16,32]
@@ -66,12 +75,27 @@ pub struct StudyArgs {
     /// Clip every gradient to this global norm [default: no clipping, as the article]
     #[arg(long, value_name = "C")]
     clip: Option<f64>,
+    /// Learning rates of the input/output weights and output bias, comma-separated
+    /// [default: 0.1]
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    lr_io: Option<Vec<f64>>,
+    /// Learning rates of the recurrent weights and hidden biases, comma-separated
+    /// [default: 0.001; the dnn has none and uses --lr-io everywhere]
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    lr_rec: Option<Vec<f64>>,
+    /// Optimiser [default: sgd, the article's]
+    #[arg(long, value_enum, value_name = "NAME")]
+    optimizer: Option<OptimizerKind>,
     /// Report name: reports go to reports/NAME/ (a value with a '/' is used as a folder path)
     #[arg(long, value_name = "NAME", default_value = "study")]
     out: String,
     /// Worker threads [default: the number of cores]; results do not depend on it
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Finish an interrupted study: keep the runs already in reports/NAME/runs/ and train only
+    /// the missing ones (the flags must give the same configuration)
+    #[arg(long)]
+    resume: bool,
     /// A smoke configuration that finishes in seconds: 2 seeds, 1,000 iterations, evaluation
     /// every 250 on 256 held-out sequences (other flags still override it)
     #[arg(long)]
@@ -81,16 +105,40 @@ pub struct StudyArgs {
 impl StudyArgs {
     /// The configuration these arguments ask for (not yet checked).
     pub fn config(&self) -> StudyConfig {
-        let mut c = if self.quick {
-            StudyConfig::quick()
-        } else {
-            StudyConfig::article()
+        let mut c = match (self.preset, self.quick) {
+            (Preset::Long, false) => StudyConfig::long(),
+            (Preset::Long, true) => {
+                let long = StudyConfig::long();
+                StudyConfig {
+                    preset: "long+quick".into(),
+                    lengths: vec![8, 64],
+                    variants: long.variants,
+                    models: long.models,
+                    ..StudyConfig::quick()
+                }
+            }
+            (Preset::Article, false) => StudyConfig::article(),
+            (Preset::Article, true) => StudyConfig::quick(),
         };
-        if let Some(m) = &self.models {
-            let mut m = m.clone();
-            m.dedup();
-            c.learning_rates = config::rates_for(&m);
-            c.models = m;
+        if self.models.is_some()
+            || self.lr_io.is_some()
+            || self.lr_rec.is_some()
+            || self.optimizer.is_some()
+        {
+            let mut models = self.models.clone().unwrap_or_else(|| c.models.clone());
+            let mut seen = Vec::new();
+            models.retain(|m| {
+                let new = !seen.contains(m);
+                seen.push(*m);
+                new
+            });
+            c.variants = variants_from_flags(
+                &models,
+                self.lr_io.as_deref(),
+                self.lr_rec.as_deref(),
+                self.optimizer.unwrap_or_default(),
+            );
+            c.models = models;
         }
         if let Some(l) = &self.lengths {
             c.lengths = l.clone();
@@ -102,9 +150,61 @@ impl StudyArgs {
         c.eval_every = self.eval_every.unwrap_or(c.eval_every);
         c.heldout = self.heldout.unwrap_or(c.heldout);
         c.heldout_seed = self.heldout_seed.unwrap_or(c.heldout_seed);
-        c.clip = self.clip.or(c.clip);
+        if let Some(clip) = self.clip {
+            c.clip = Some(clip);
+            for v in &mut c.variants {
+                v.clip = Some(clip);
+            }
+        }
         c
     }
+}
+
+/// The study's starting points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Preset {
+    /// The article's study (rnn and dnn at 8, 16, 32 over 10 seeds).
+    #[default]
+    Article,
+    /// The long study (rnn, rnn clipped, irnn, gru, lstm, dnn at 8 … 256 over 5 seeds).
+    Long,
+}
+
+/// Every combination of model × `lr_io` × `lr_rec` (each model's article
+/// rate where a list is not given; the dnn, having no recurrent part, takes
+/// `lr_io` for both and is not repeated over `lr_rec`).
+fn variants_from_flags(
+    models: &[ModelKind],
+    lr_io: Option<&[f64]>,
+    lr_rec: Option<&[f64]>,
+    optimizer: OptimizerKind,
+) -> Vec<Variant> {
+    let mut out = Vec::new();
+    for &model in models {
+        let a = Variant::article(model);
+        let ios = lr_io.map_or_else(|| vec![a.lr_io], <[f64]>::to_vec);
+        let recs = lr_rec.map_or_else(|| vec![a.lr_rec], <[f64]>::to_vec);
+        for &io in &ios {
+            if model == ModelKind::Dnn {
+                out.push(Variant {
+                    optimizer,
+                    lr_io: io,
+                    lr_rec: io,
+                    ..a
+                });
+                continue;
+            }
+            for &rec in &recs {
+                out.push(Variant {
+                    optimizer,
+                    lr_io: io,
+                    lr_rec: rec,
+                    ..a
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Where the reports of `--out` go.
@@ -123,7 +223,7 @@ fn out_dir(out: &str) -> Result<PathBuf> {
 
 /// Creates the output folders and proves they can be written, before any
 /// computation.
-fn prepare_out_dir(dir: &Path) -> Result<()> {
+fn prepare_out_dir(dir: &Path, keep_runs: bool) -> Result<()> {
     let runs = dir.join("runs");
     std::fs::create_dir_all(&runs).with_context(|| {
         format!(
@@ -135,6 +235,9 @@ fn prepare_out_dir(dir: &Path) -> Result<()> {
     atomic::write(&probe, b"ok")
         .with_context(|| format!("--out: {} is not writable", dir.display()))?;
     std::fs::remove_file(&probe).ok();
+    if keep_runs {
+        return Ok(());
+    }
     // Reports of an earlier study with this name would mix with this one's.
     for entry in std::fs::read_dir(&runs)?.flatten() {
         if entry.path().extension().is_some_and(|e| e == "json") {
@@ -142,6 +245,63 @@ fn prepare_out_dir(dir: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The configuration of the study in a report folder, written before any
+/// run starts, so `--resume` can tell whether it is the same study.
+const CONFIG_FILE: &str = "config.json";
+
+/// Refuses to resume unless the folder holds a study with exactly this
+/// configuration; the error names what differs.
+fn check_resume(config_file: &Path, config: &StudyConfig, out: &str) -> Result<()> {
+    let text = std::fs::read_to_string(config_file).with_context(|| {
+        format!(
+            "--resume: no interrupted study to resume ({} is missing); run without --resume",
+            config_file.display()
+        )
+    })?;
+    let old: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "--resume: {} is not valid JSON; run without --resume to start again",
+            config_file.display()
+        )
+    })?;
+    let new = serde_json::to_value(config)?;
+    if old != new {
+        let (o, n) = (old.as_object(), new.as_object());
+        let differ: Vec<String> = match (o, n) {
+            (Some(o), Some(n)) => n
+                .iter()
+                .filter(|(k, v)| o.get(*k) != Some(*v))
+                .map(|(k, v)| {
+                    format!(
+                        "{k}: was {}, now {v}",
+                        o.get(k).map_or("missing".to_string(), |x| x.to_string())
+                    )
+                })
+                .collect(),
+            _ => vec!["the whole configuration".into()],
+        };
+        bail!(
+            "--resume: the flags give a different study than the one in reports/{out} ({}); \
+give the same flags, or a new --out",
+            differ.join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// Runs already finished in `runs_dir` that belong to `jobs`, by job.
+fn finished_runs(runs_dir: &Path, jobs: &[Job]) -> Vec<Option<RunReport>> {
+    jobs.iter()
+        .map(|job| {
+            let label = job.variant.label();
+            let path = runs_dir.join(report::run_file_name(&label, job.length, job.seed));
+            let text = std::fs::read_to_string(path).ok()?;
+            let r: RunReport = serde_json::from_str(&text).ok()?;
+            (r.variant == label && r.length == job.length && r.seed == job.seed).then_some(r)
+        })
+        .collect()
 }
 
 /// Runs `cargo xtask study`.
@@ -155,7 +315,12 @@ pub fn run(args: StudyArgs) -> Result<()> {
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let dir = out_dir(&args.out)?;
-    prepare_out_dir(&dir)?;
+    let config_file = dir.join(CONFIG_FILE);
+    if args.resume {
+        check_resume(&config_file, &config, &args.out)?;
+    }
+    prepare_out_dir(&dir, args.resume)?;
+    atomic::write_json(&config_file, &config)?;
 
     let started = Instant::now();
     let report = execute(&config, threads, &dir, true)?;
@@ -200,11 +365,11 @@ pub fn execute(
         );
     }
     let mut jobs: Vec<Job> = Vec::new();
-    for &model in &config.models {
+    for &variant in &config.variants {
         for &length in &config.lengths {
             for &seed in &config.seeds {
                 jobs.push(Job {
-                    model,
+                    variant,
                     length,
                     seed,
                 });
@@ -212,11 +377,20 @@ pub fn execute(
         }
     }
     // Longest first, so the cores stay busy to the end.
-    let mut schedule = jobs.clone();
+    // Runs a resumed study already has (none in a fresh study: its runs/
+    // folder was emptied).
+    let runs_dir = dir.join("runs");
+    let done = finished_runs(&runs_dir, &jobs);
+    let mut schedule: Vec<Job> = jobs
+        .iter()
+        .zip(&done)
+        .filter(|(_, d)| d.is_none())
+        .map(|(j, _)| *j)
+        .collect();
     schedule.sort_by_key(|j| std::cmp::Reverse(j.cost(config.hidden)));
 
     let bar = if show_progress {
-        ProgressBar::new((jobs.len() * config.iters) as u64)
+        ProgressBar::new((schedule.len() * config.iters) as u64)
     } else {
         ProgressBar::hidden()
     };
@@ -226,12 +400,19 @@ pub fn execute(
         )
         .expect("valid template"),
     );
-    bar.set_message(format!("{} runs", jobs.len()));
+    bar.set_message(format!(
+        "{} runs{}",
+        schedule.len(),
+        if schedule.len() < jobs.len() {
+            format!(" ({} already done)", jobs.len() - schedule.len())
+        } else {
+            String::new()
+        }
+    ));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .context("cannot start the worker threads")?;
-    let runs_dir = dir.join("runs");
     let results: Vec<Result<RunReport>> = pool.install(|| {
         schedule
             .par_iter()
@@ -241,7 +422,14 @@ pub fn execute(
             .map(|&job| {
                 let progress = |n: u64| bar.inc(n);
                 let r = runner::run(job, config, &heldout[&job.length], &progress).with_context(
-                    || format!("run {} L={} seed={}", job.model, job.length, job.seed),
+                    || {
+                        format!(
+                            "run {} L={} seed={}",
+                            job.variant.label(),
+                            job.length,
+                            job.seed
+                        )
+                    },
                 )?;
                 atomic::write_json(&runs_dir.join(r.file_name()), &r)?;
                 Ok(r)
@@ -250,29 +438,32 @@ pub fn execute(
     });
     bar.finish_and_clear();
     let mut runs = results.into_iter().collect::<Result<Vec<_>>>()?;
-    let model_rank = |m: ModelKind| config.models.iter().position(|&x| x == m);
+    runs.extend(done.into_iter().flatten());
+    let labels = config.labels();
+    let variant_rank = |v: &str| labels.iter().position(|x| x == v);
     let length_rank = |l: usize| config.lengths.iter().position(|&x| x == l);
     let seed_rank = |s: u64| config.seeds.iter().position(|&x| x == s);
     runs.sort_by_key(|r| {
         (
-            model_rank(r.model),
+            variant_rank(&r.variant),
             length_rank(r.length),
             seed_rank(r.seed),
         )
     });
 
     let mut summary = Vec::new();
-    for &model in &config.models {
+    for variant in &config.variants {
+        let label = variant.label();
         for &length in &config.lengths {
             let rs: Vec<&RunReport> = runs
                 .iter()
-                .filter(|r| r.model == model && r.length == length)
+                .filter(|r| r.variant == label && r.length == length)
                 .collect();
             let baseline = nncore::majority_baseline(heldout[&length].labels());
-            summary.push(report::summarise(model, length, &rs, baseline));
+            summary.push(report::summarise(variant, length, &rs, baseline));
         }
     }
-    let verdict = summary::verdict(&summary);
+    let verdict = summary::verdict(config, &summary);
     let timing = Timing {
         total_wall_s: 0.0,
         train_s: runs.iter().map(|r| r.wall_s).sum(),
@@ -340,7 +531,7 @@ mod tests {
         let d1 = tempfile::tempdir().unwrap();
         let d2 = tempfile::tempdir().unwrap();
         for d in [&d1, &d2] {
-            prepare_out_dir(d.path()).unwrap();
+            prepare_out_dir(d.path(), false).unwrap();
         }
         let a = execute(&tiny(), 1, d1.path(), false).unwrap();
         let b = execute(&tiny(), 2, d2.path(), false).unwrap();
@@ -361,12 +552,51 @@ mod tests {
     }
 
     #[test]
+    fn a_resumed_study_equals_an_uninterrupted_one() {
+        let d = tempfile::tempdir().unwrap();
+        prepare_out_dir(d.path(), false).unwrap();
+        let full = execute(&tiny(), 2, d.path(), false).unwrap();
+        // Interrupt: half the runs never finished.
+        let runs = d.path().join("runs");
+        let mut files: Vec<_> = std::fs::read_dir(&runs)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        for f in files.iter().step_by(2) {
+            std::fs::remove_file(f).unwrap();
+        }
+        // A half-written temporary file from the crash is ignored.
+        std::fs::write(runs.join(".tmp-crash"), b"{\"trunc").unwrap();
+        prepare_out_dir(d.path(), true).unwrap();
+        let resumed = execute(&tiny(), 1, d.path(), false).unwrap();
+        assert_eq!(strip_timing(full), strip_timing(resumed));
+    }
+
+    #[test]
+    fn resume_refuses_another_configuration() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join(CONFIG_FILE);
+        let e = check_resume(&f, &tiny(), "x").unwrap_err().to_string();
+        assert!(e.contains("no interrupted study"), "{e}");
+        atomic::write_json(&f, &tiny()).unwrap();
+        check_resume(&f, &tiny(), "x").unwrap();
+        let other = StudyConfig {
+            iters: 80,
+            ..tiny()
+        };
+        let e = check_resume(&f, &other, "x").unwrap_err().to_string();
+        assert!(e.contains("iters: was 60, now 80"), "{e}");
+    }
+
+    #[test]
     fn out_names_and_paths() {
         assert!(out_dir("study").unwrap().ends_with("reports/study"));
         assert_eq!(out_dir("/tmp/x").unwrap(), PathBuf::from("/tmp/x"));
         assert!(out_dir("").is_err());
         assert!(out_dir("..").is_err());
-        let e = prepare_out_dir(Path::new("/proc/rnnstudy-cannot-write")).unwrap_err();
+        let e = prepare_out_dir(Path::new("/proc/rnnstudy-cannot-write"), false).unwrap_err();
         assert!(format!("{e:#}").contains("--out"), "{e:#}");
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::config::StudyConfig;
+use super::config::{OptimizerKind, StudyConfig, Variant};
 use crate::models::ModelKind;
 
 /// The schema tag of `study.json`.
@@ -27,6 +27,20 @@ pub struct CurvePoint {
     pub train_loss: f64,
     /// This iteration's gradient global norm, before clipping.
     pub grad_norm: f64,
+    /// Largest singular value of the recurrent matrix (`W` or `W_hh`), or
+    /// null for a model without one.
+    pub spectral_norm: Option<f64>,
+}
+
+/// `‖∂E/∂h_t‖` for every time step `t`, averaged over a fixed batch of
+/// held-out sequences, at one point of training. Vanishing gradients show
+/// as decay from the last step back, exploding ones as growth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GradFlow {
+    /// Iterations done when it was measured (0: before training).
+    pub iter: usize,
+    /// One norm per time step.
+    pub norms: Vec<f64>,
 }
 
 /// Held-out metrics at the end of a run.
@@ -45,8 +59,13 @@ pub struct FinalMetrics {
 /// One training run: a model, a length, a seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
+    /// The variant's label: the model and what differs from the article's
+    /// settings (e.g. `rnn clip 1`).
+    pub variant: String,
     /// Model kind.
     pub model: ModelKind,
+    /// Optimiser.
+    pub optimizer: OptimizerKind,
     /// Sequence length.
     pub length: usize,
     /// Training seed.
@@ -78,6 +97,14 @@ pub struct RunReport {
     pub diverged: bool,
     /// The iteration at which it appeared.
     pub diverged_at: Option<usize>,
+    /// Gradient flow `‖∂E/∂h_t‖` of the whole loss at the start, middle and
+    /// end of training (null for the dnn). Every step has its own error term,
+    /// so this stays roughly flat even when gradients vanish.
+    pub grad_flow: Option<Vec<GradFlow>>,
+    /// The same for the last step's error alone, `‖∂E_{L−1}/∂h_t‖`: how far
+    /// the error signal from the end of the sequence reaches back. Vanishing
+    /// shows as geometric decay from `t = L−1` back, exploding as growth.
+    pub grad_flow_last: Option<Vec<GradFlow>>,
 }
 
 impl RunReport {
@@ -91,20 +118,39 @@ impl RunReport {
 
     /// The file name of this run's own JSON.
     pub fn file_name(&self) -> String {
-        run_file_name(self.model, self.length, self.seed)
+        run_file_name(&self.variant, self.length, self.seed)
     }
 }
 
-/// `runs/<model>_L<length>_seed<seed>.json`.
-pub fn run_file_name(model: ModelKind, length: usize, seed: u64) -> String {
-    format!("{model}_L{length}_seed{seed}.json")
+/// `runs/<variant>_L<length>_seed<seed>.json`, the variant's label with
+/// spaces and slashes as `_` and `-`.
+pub fn run_file_name(variant: &str, length: usize, seed: u64) -> String {
+    let v: String = variant
+        .chars()
+        .map(|c| match c {
+            ' ' => '_',
+            '/' => '-',
+            c => c,
+        })
+        .collect();
+    format!("{v}_L{length}_seed{seed}.json")
 }
 
 /// Statistics over the seeds of one (model, length).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SummaryRow {
+    /// The variant's label.
+    pub variant: String,
     /// Model kind.
     pub model: ModelKind,
+    /// Optimiser.
+    pub optimizer: OptimizerKind,
+    /// Learning rate of the input/output group.
+    pub lr_io: f64,
+    /// Learning rate of the recurrent group.
+    pub lr_rec: f64,
+    /// Clipping norm, or null.
+    pub clip: Option<f64>,
     /// Sequence length.
     pub length: usize,
     /// Number of seeds.
@@ -195,7 +241,7 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 
 /// One summary row from the runs of one (model, length).
 pub fn summarise(
-    model: ModelKind,
+    variant: &Variant,
     length: usize,
     runs: &[&RunReport],
     majority_baseline: f64,
@@ -209,7 +255,12 @@ pub fn summarise(
     let t90 = to(|r| r.iters_to_90);
     let t95 = to(|r| r.iters_to_95);
     SummaryRow {
-        model,
+        variant: variant.label(),
+        model: variant.model,
+        optimizer: variant.optimizer,
+        lr_io: variant.lr_io,
+        lr_rec: variant.lr_rec,
+        clip: variant.clip,
         length,
         seeds: runs.len(),
         heldout_acc_mean,

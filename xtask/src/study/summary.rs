@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::config::StudyConfig;
 use super::report::{StudyReport, SummaryRow};
 use crate::models::ModelKind;
 
@@ -22,8 +23,8 @@ fn se_diff(a: &SummaryRow, b: &SummaryRow) -> f64 {
     (a.heldout_acc_std.powi(2) / a.seeds as f64 + b.heldout_acc_std.powi(2) / b.seeds as f64).sqrt()
 }
 
-fn rows_of(summary: &[SummaryRow], model: ModelKind) -> Vec<&SummaryRow> {
-    let mut rows: Vec<&SummaryRow> = summary.iter().filter(|r| r.model == model).collect();
+fn rows_of<'a>(summary: &'a [SummaryRow], variant: &str) -> Vec<&'a SummaryRow> {
+    let mut rows: Vec<&SummaryRow> = summary.iter().filter(|r| r.variant == variant).collect();
     rows.sort_by_key(|r| r.length);
     rows
 }
@@ -43,13 +44,23 @@ fn beyond_spread(diff: f64, se: f64) -> bool {
     diff.abs() > 2.0 * se && diff.abs() > 0.005
 }
 
+/// The first length (in order) at which a variant's mean held-out accuracy
+/// is below [`LEARNS`], if any.
+pub fn breaking_length(rows: &[&SummaryRow]) -> Option<usize> {
+    rows.iter()
+        .find(|r| r.heldout_acc_mean < LEARNS || r.heldout_acc_mean.is_nan())
+        .map(|r| r.length)
+}
+
 /// The verdict, one sentence per finding, from the summary rows.
-pub fn verdict(summary: &[SummaryRow]) -> Vec<String> {
+pub fn verdict(config: &StudyConfig, summary: &[SummaryRow]) -> Vec<String> {
     let mut out = Vec::new();
-    let mut models: Vec<ModelKind> = summary.iter().map(|r| r.model).collect();
-    models.dedup();
-    for &model in &models {
+    let labels = config.labels();
+    for model in &labels {
         let rows = rows_of(summary, model);
+        if rows.is_empty() {
+            continue;
+        }
         let (first, last) = (rows[0], rows[rows.len() - 1]);
         if rows.len() >= 2 {
             let diff = last.heldout_acc_mean - first.heldout_acc_mean;
@@ -84,22 +95,35 @@ pub fn verdict(summary: &[SummaryRow]) -> Vec<String> {
             list(&learned),
             list(&not)
         ));
-        let claim = match model {
-            ModelKind::Rnn => Some((
+        if rows.len() >= 2 {
+            out.push(match breaking_length(&rows) {
+                Some(l) => format!(
+                    "{model}: breaking length L = {l} (the first length at which mean held-out \
+accuracy is below {LEARNS:.2})."
+                ),
+                None => format!(
+                    "{model}: no breaking length up to L = {} (mean held-out accuracy ≥ {LEARNS:.2} \
+at every length).",
+                    last.length
+                ),
+            });
+        }
+        let claim = match model.as_str() {
+            "rnn" => Some((
                 "the plain RNN learns worse and worse as the sequence grows",
                 rows.len() >= 2 && {
                     let diff = last.heldout_acc_mean - first.heldout_acc_mean;
                     diff < 0.0 && beyond_spread(diff, se_diff(first, last))
                 },
             )),
-            ModelKind::Dnn => Some((
+            "dnn" => Some((
                 "the MLP learns at every length",
                 not.is_empty()
                     && rows
                         .iter()
                         .all(|r| r.heldout_acc_mean > r.majority_baseline + 0.05),
             )),
-            ModelKind::Irnn | ModelKind::Gru | ModelKind::Lstm => None,
+            _ => None,
         };
         if let Some((text, holds)) = claim {
             out.push(format!(
@@ -120,9 +144,9 @@ pub fn verdict(summary: &[SummaryRow]) -> Vec<String> {
             .map(|r| match r.iters_to_90_median {
                 Some(m) => format!(
                     "{} reaches 0.90 in {}/{} seeds, at a median of {m:.0} iterations",
-                    r.model, r.reached_90, r.seeds
+                    r.variant, r.reached_90, r.seeds
                 ),
-                None => format!("{} never reaches 0.90", r.model),
+                None => format!("{} never reaches 0.90", r.variant),
             })
             .collect();
         out.push(format!(
@@ -131,11 +155,8 @@ pub fn verdict(summary: &[SummaryRow]) -> Vec<String> {
         ));
     }
     // Head to head at each length.
-    if models.contains(&ModelKind::Rnn) && models.contains(&ModelKind::Dnn) {
-        let (r, d) = (
-            rows_of(summary, ModelKind::Rnn),
-            rows_of(summary, ModelKind::Dnn),
-        );
+    if labels.iter().any(|l| l == "rnn") && labels.iter().any(|l| l == "dnn") {
+        let (r, d) = (rows_of(summary, "rnn"), rows_of(summary, "dnn"));
         for (a, b) in r.iter().zip(&d) {
             let diff = a.heldout_acc_mean - b.heldout_acc_mean;
             let which = if !beyond_spread(diff, se_diff(a, b)) {
@@ -166,7 +187,7 @@ fn list(v: &[usize]) -> String {
 }
 
 const HEADER: [&str; 10] = [
-    "model",
+    "variant",
     "L",
     "seeds",
     "held-out acc (mean ± std)",
@@ -182,7 +203,7 @@ fn cells(r: &SummaryRow) -> [String; 10] {
     [
         format!(
             "{}{}",
-            r.model,
+            r.variant,
             if r.diverged > 0 {
                 format!(" ({} diverged)", r.diverged)
             } else {
@@ -262,13 +283,21 @@ every model and seed); clipping: {}. Learning rates: {}. Hidden units: {}.\n",
         c.heldout_seed,
         c.clip
             .map_or("none".to_string(), |v| format!("global norm {v}")),
-        c.learning_rates
+        c.variants
             .iter()
-            .map(|r| match r.model {
-                ModelKind::Dnn => format!("{} {} (every parameter)", r.model, r.lr_io),
+            .map(|v| match v.model {
+                ModelKind::Dnn => format!(
+                    "{}: {} {} (every parameter)",
+                    v.label(),
+                    v.optimizer.name(),
+                    v.lr_io
+                ),
                 _ => format!(
-                    "{} {} (input/output) / {} (recurrent)",
-                    r.model, r.lr_io, r.lr_rec
+                    "{}: {} {} (input/output) / {} (recurrent)",
+                    v.label(),
+                    v.optimizer.name(),
+                    v.lr_io,
+                    v.lr_rec
                 ),
             })
             .collect::<Vec<_>>()
@@ -351,10 +380,17 @@ fn seed_text(seeds: &[u64]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::study::config::Variant;
 
     fn row(model: ModelKind, length: usize, mean: f64, std: f64) -> SummaryRow {
+        let v = Variant::article(model);
         SummaryRow {
+            variant: v.label(),
             model,
+            optimizer: v.optimizer,
+            lr_io: v.lr_io,
+            lr_rec: v.lr_rec,
+            clip: None,
             length,
             seeds: 10,
             heldout_acc_mean: mean,
@@ -373,6 +409,21 @@ mod tests {
     }
 
     #[test]
+    fn breaking_length_is_the_first_length_below_the_bar() {
+        use ModelKind::*;
+        let rows = [
+            row(Rnn, 8, 0.99, 0.0),
+            row(Rnn, 64, 0.85, 0.0),
+            row(Rnn, 128, 0.95, 0.0),
+        ];
+        let refs: Vec<&SummaryRow> = rows.iter().collect();
+        assert_eq!(breaking_length(&refs), Some(64));
+        assert_eq!(breaking_length(&refs[..1]), None);
+        let v = verdict(&StudyConfig::article(), &rows).join("\n");
+        assert!(v.contains("rnn: breaking length L = 64"), "{v}");
+    }
+
+    #[test]
     fn verdict_follows_the_numbers() {
         use ModelKind::*;
         let falling = [
@@ -381,7 +432,7 @@ mod tests {
             row(Dnn, 8, 0.97, 0.01),
             row(Dnn, 32, 0.96, 0.01),
         ];
-        let v = verdict(&falling).join("\n");
+        let v = verdict(&StudyConfig::article(), &falling).join("\n");
         assert!(
             v.contains("rnn: held-out accuracy falls with length"),
             "{v}"
@@ -400,7 +451,7 @@ mod tests {
         assert!(v.contains("L = 8: the article saw learning saturate around iteration 3,000–5,000; here rnn reaches 0.90 in 5/10 seeds, at a median of 3000 iterations"), "{v}");
         // Within the spread: no claim of a fall.
         let flat = [row(Rnn, 8, 0.95, 0.05), row(Rnn, 32, 0.93, 0.05)];
-        let v = verdict(&flat).join("\n");
+        let v = verdict(&StudyConfig::article(), &flat).join("\n");
         assert!(
             v.contains("does not change beyond the seed-to-seed spread"),
             "{v}"
