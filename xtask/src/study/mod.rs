@@ -87,8 +87,9 @@ pub struct StudyArgs {
     #[arg(long, value_enum, value_name = "NAME")]
     optimizer: Option<OptimizerKind>,
     /// Report name: reports go to reports/NAME/ (a value with a '/' is used as a folder path)
-    #[arg(long, value_name = "NAME", default_value = "study")]
-    out: String,
+    /// [default: study, or long with --preset long]
+    #[arg(long, value_name = "NAME")]
+    out: Option<String>,
     /// Worker threads [default: the number of cores]; results do not depend on it
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
@@ -314,10 +315,14 @@ pub fn run(args: StudyArgs) -> Result<()> {
         Some(t) => t,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let dir = out_dir(&args.out)?;
+    let out = args.out.clone().unwrap_or_else(|| match args.preset {
+        Preset::Article => "study".into(),
+        Preset::Long => "long".into(),
+    });
+    let dir = out_dir(&out)?;
     let config_file = dir.join(CONFIG_FILE);
     if args.resume {
-        check_resume(&config_file, &config, &args.out)?;
+        check_resume(&config_file, &config, &out)?;
     }
     prepare_out_dir(&dir, args.resume)?;
     atomic::write_json(&config_file, &config)?;
