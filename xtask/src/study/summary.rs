@@ -365,8 +365,8 @@ baseline*: answering each position's most frequent label.\n"
                 .map_or("-".to_string(), |r| {
                     format!("{:.3} ± {:.3}", r.heldout_acc_mean, r.heldout_acc_std)
                 });
-            let b = breaking_length(&rows)
-                .map_or(format!("none up to {longest}"), |l| l.to_string());
+            let b =
+                breaking_length(&rows).map_or(format!("none up to {longest}"), |l| l.to_string());
             let _ = writeln!(s, "| {label} | {b} | {at_longest} |");
         }
         let _ = writeln!(s);
