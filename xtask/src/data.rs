@@ -9,6 +9,7 @@ use ndarray_npy::WriteNpyExt;
 use seqdata::{AlternatingSign, Dataset, Stream, seeded_rng};
 
 use crate::atomic;
+use crate::output::emit;
 
 /// Arguments of `cargo xtask data`.
 #[derive(Args)]
@@ -87,13 +88,12 @@ pub fn run(args: DataArgs) -> Result<()> {
         arr.write_npy(&mut bytes).context("cannot encode .npy")?;
         atomic::write(&dir.join(format!("{stem}_{suffix}.npy")), &bytes)?;
     }
-    println!(
-        "wrote {} sequences of length {} to {} (+ _x.npy, _y.npy)",
+    emit(&format!(
+        "wrote {} sequences of length {} to {} (+ _x.npy, _y.npy)\n",
         args.count,
         args.length,
         csv.display()
-    );
-    Ok(())
+    ))
 }
 
 #[cfg(test)]

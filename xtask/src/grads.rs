@@ -7,6 +7,7 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use crate::models::ModelKind;
+use crate::output::emit;
 
 /// Arguments of `cargo xtask grads`.
 #[derive(Args)]
@@ -100,8 +101,7 @@ pub fn run(args: GradsArgs) -> Result<()> {
     let params = read_json(&args.params, "parameter")?;
     let sample = read_json(&args.sample, "sample")?;
     let out = grads_json(args.model, &params, &sample, &args.sample)?;
-    println!("{}", serde_json::to_string(&out)?);
-    Ok(())
+    emit(&format!("{}\n", serde_json::to_string(&out)?))
 }
 
 #[cfg(test)]

@@ -5,14 +5,22 @@
 //! - `grads`: prints the loss and every gradient for given weights and one
 //!   sequence, as JSON, to cross-check against another framework;
 //! - `data`: writes a data set as CSV and `.npy` under `data/`;
-//! - `roofline`: times the hot paths against the machine's matrix-product peak.
+//! - `roofline`: times the hot paths against the machine's matrix-product peak;
+//! - `train`: trains one model and saves it as a model file (JSON);
+//! - `eval`: a saved model's accuracy on its held-out set, a data file or fresh data;
+//! - `predict`: a saved model's outputs for given sequences.
 
 mod atomic;
 mod data;
+mod eval;
 mod grads;
+mod modelfile;
 mod models;
+mod output;
+mod predict;
 mod roofline;
 mod study;
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +51,12 @@ enum Command {
     Data(data::DataArgs),
     /// Time the hot paths and compare their GFLOP/s with the machine's matrix-product peak
     Roofline(roofline::RooflineArgs),
+    /// Train one model and save it as a model file (JSON)
+    Train(train::TrainArgs),
+    /// Evaluate a saved model: per-element accuracy, exact match, per-position accuracy
+    Eval(eval::EvalArgs),
+    /// Print a saved model's output probabilities and decisions for given sequences
+    Predict(predict::PredictArgs),
 }
 
 /// The workspace root (reports/ and data/ live there).
@@ -85,6 +99,9 @@ fn main() -> ExitCode {
         Command::Grads(args) => grads::run(args),
         Command::Data(args) => data::run(args),
         Command::Roofline(args) => roofline::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Predict(args) => predict::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

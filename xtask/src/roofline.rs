@@ -15,6 +15,7 @@ use ndarray::{Array2, linalg::general_mat_mul};
 use nncore::{SequenceModel, Sgd, Trainer};
 
 use crate::atomic;
+use crate::output::emit;
 
 /// Arguments of `cargo xtask roofline`.
 #[derive(Args)]
@@ -230,7 +231,7 @@ pub fn run(args: RooflineArgs) -> Result<()> {
     }
     let (rows, peak) = measure(args.samples);
     let t = table(&rows, peak);
-    println!("{t}");
+    emit(&format!("{t}\n"))?;
     if args.write {
         let path: PathBuf = crate::workspace_root().join("crates/bench/README.md");
         let text = std::fs::read_to_string(&path)
@@ -240,7 +241,7 @@ pub fn run(args: RooflineArgs) -> Result<()> {
         };
         let new = format!("{}{START}\n{t}{}", &text[..a], &text[b..]);
         atomic::write(&path, new.as_bytes())?;
-        println!("wrote the table into {}", path.display());
+        emit(&format!("wrote the table into {}\n", path.display()))?;
     }
     Ok(())
 }

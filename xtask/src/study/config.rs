@@ -74,13 +74,13 @@ impl Variant {
         }
         if (self.lr_io, self.lr_rec) != (a.lr_io, a.lr_rec) {
             if self.model == ModelKind::Dnn && self.lr_io == self.lr_rec {
-                s.push_str(&format!(" lr {}", self.lr_io));
+                s.push_str(&format!(" lr {}", short(self.lr_io)));
             } else {
-                s.push_str(&format!(" lr {}/{}", self.lr_io, self.lr_rec));
+                s.push_str(&format!(" lr {}/{}", short(self.lr_io), short(self.lr_rec)));
             }
         }
         if let Some(c) = self.clip {
-            s.push_str(&format!(" clip {c}"));
+            s.push_str(&format!(" clip {}", short(c)));
         }
         s
     }
@@ -96,6 +96,16 @@ impl Variant {
     /// The clipping, ready to train with.
     pub fn build_clip(&self) -> nncore::Result<Option<nncore::ClipNorm>> {
         self.clip.map(nncore::ClipNorm::new).transpose()
+    }
+}
+
+/// A number as a person writes it: `0.001`, `1`, but `1e300` rather than
+/// three hundred digits.
+fn short(v: f64) -> String {
+    if v != 0.0 && !(1e-4..1e6).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
     }
 }
 
@@ -430,6 +440,12 @@ mod variant_tests {
             ..Variant::article(ModelKind::Lstm)
         };
         assert_eq!(v.label(), "lstm adam lr 0.01/0.01");
+        let big = Variant {
+            lr_io: 1e300,
+            lr_rec: 1e-7,
+            ..Variant::article(ModelKind::Rnn)
+        };
+        assert_eq!(big.label(), "rnn lr 1e300/1e-7");
         let labels = StudyConfig::long().labels();
         assert_eq!(labels.len(), 6);
     }

@@ -23,6 +23,7 @@ use runner::Job;
 
 use crate::atomic;
 use crate::models::ModelKind;
+use crate::output::emit;
 
 /// Training seeds as given on the command line.
 #[derive(Debug, Clone)]
@@ -338,18 +339,18 @@ pub fn run(args: StudyArgs) -> Result<()> {
         ..report
     };
     write_outputs(&report, &dir)?;
-    println!("{}", summary::text_table(&report));
+    let mut text = summary::text_table(&report);
     for line in &report.verdict {
-        println!("- {line}");
+        text.push_str(&format!("- {line}\n"));
     }
-    println!(
-        "\n{} runs in {:.1} s on {} threads; reports in {}",
+    text.push_str(&format!(
+        "\n{} runs in {:.1} s on {} threads; reports in {}\n",
         report.runs.len(),
         total,
         threads,
         dir.display()
-    );
-    Ok(())
+    ));
+    emit(&text)
 }
 
 /// Trains every run of `config` on `threads` workers and gathers the report

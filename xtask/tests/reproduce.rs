@@ -1,0 +1,171 @@
+//! `train` → save → load → `eval` reproduces the recorded metrics exactly,
+//! and `train` itself is reproducible bit for bit from its seed.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_xtask");
+
+fn xtask(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the xtask binary runs");
+    assert!(
+        out.status.success(),
+        "xtask {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn train(dir: &Path, model: &str, save: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "train",
+        "--model",
+        model,
+        "--length",
+        "6",
+        "--hidden",
+        "12",
+        "--iters",
+        "400",
+        "--eval-every",
+        "100",
+        "--heldout",
+        "300",
+        "--save",
+        save,
+    ];
+    args.extend_from_slice(extra);
+    xtask(dir, &args);
+    serde_json::from_slice(&std::fs::read(dir.join(save)).unwrap()).unwrap()
+}
+
+#[test]
+fn train_save_load_eval_reproduces_the_recorded_metrics_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (model, extra) in [
+        ("rnn", &[][..]),
+        ("dnn", &[][..]),
+        ("gru", &["--lr-rec", "0.1"][..]),
+        (
+            "lstm",
+            &[
+                "--optimizer",
+                "adam",
+                "--lr-io",
+                "0.01",
+                "--lr-rec",
+                "0.01",
+                "--clip",
+                "1",
+            ][..],
+        ),
+    ] {
+        let save = format!("{model}.json");
+        let file = train(d, model, &save, extra);
+        assert_eq!(file["schema"], "rnnstudy.model/1");
+        let recorded = &file["metrics"];
+        let eval: Value =
+            serde_json::from_str(&xtask(d, &["eval", "--load", &save, "--json"])).unwrap();
+        assert_eq!(eval["matches_recorded"], true, "{model}: {eval}");
+        for key in [
+            "heldout_acc",
+            "heldout_exact",
+            "per_position_acc",
+            "heldout_loss",
+        ] {
+            // The same f64 prints as the same shortest text.
+            assert_eq!(
+                eval[key].to_string(),
+                recorded[key].to_string(),
+                "{model}: {key}"
+            );
+        }
+        assert_eq!(eval["data"]["count"], 300);
+        let text = xtask(d, &["eval", "--load", &save]);
+        assert!(
+            text.contains("matches the metrics recorded in the model file exactly"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn training_twice_writes_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let a = train(d, "rnn", "a.json", &[]);
+    let b = train(d, "rnn", "b.json", &[]);
+    assert_eq!(
+        std::fs::read(d.join("a.json")).unwrap(),
+        std::fs::read(d.join("b.json")).unwrap()
+    );
+    let c = train(d, "rnn", "c.json", &["--seed", "6"]);
+    assert_eq!(a, b);
+    assert_ne!(a["params"], c["params"]);
+}
+
+#[test]
+fn data_files_and_fresh_data_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    train(d, "rnn", "m.json", &[]);
+    xtask(
+        d,
+        &[
+            "data",
+            "--length",
+            "7",
+            "--count",
+            "50",
+            "--seed",
+            "9",
+            "--heldout",
+            "--out",
+            "data",
+        ],
+    );
+    let stem = "data/alternating_L7_n50_seed9_heldout";
+    let run = |args: &[&str]| -> Value {
+        let mut all = vec!["eval", "--load", "m.json", "--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&xtask(d, &all)).unwrap()
+    };
+    let fresh = run(&["--count", "50", "--seed", "9", "--length", "7"]);
+    let csv = run(&["--data", &format!("{stem}.csv")]);
+    let npy = run(&["--data", &format!("{stem}_x.npy")]);
+    for key in [
+        "heldout_acc",
+        "heldout_exact",
+        "per_position_acc",
+        "heldout_loss",
+    ] {
+        assert_eq!(fresh[key], csv[key], "{key}");
+        assert_eq!(fresh[key], npy[key], "{key}");
+    }
+    assert_eq!(fresh["matches_recorded"], Value::Null);
+
+    // predict gives one probability and one decision per element.
+    let out: Value = serde_json::from_str(&xtask(
+        d,
+        &[
+            "predict",
+            "--load",
+            "m.json",
+            "--x",
+            "0.3,0.9,0.1",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    let p = &out["predictions"][0];
+    assert_eq!(p["p"].as_array().unwrap().len(), 3);
+    assert_eq!(p["rule"], serde_json::json!([1, 0, 0]));
+}
