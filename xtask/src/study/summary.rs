@@ -72,8 +72,14 @@ pub fn verdict(config: &StudyConfig, summary: &[SummaryRow]) -> Vec<String> {
             } else {
                 "rises with length, beyond the seed-to-seed spread"
             };
+            let ratio = diff.abs() / (2.0 * se);
+            let margin = if (0.67..1.5).contains(&ratio) {
+                format!("; narrow margin ({ratio:.1} × 2 SE): more seeds (--seeds) would settle it")
+            } else {
+                String::new()
+            };
             out.push(format!(
-                "{model}: held-out accuracy {trend}: {} → {} (difference {:+.3}, 2 SE = {:.3}).",
+                "{model}: held-out accuracy {trend}: {} → {} (difference {:+.3}, 2 SE = {:.3}{margin}).",
                 acc(first),
                 acc(last),
                 diff,
@@ -511,5 +517,12 @@ mod tests {
             "{v}"
         );
         assert!(v.contains("do NOT show this"), "{v}");
+        // 2 SE = 0.0447; a drop of 0.05 is beyond it, but narrowly.
+        let narrow = [row(Rnn, 8, 0.95, 0.05), row(Rnn, 32, 0.90, 0.05)];
+        let v = verdict(&StudyConfig::article(), &narrow).join("\n");
+        assert!(
+            v.contains("falls with length") && v.contains("narrow margin (1.1 × 2 SE)"),
+            "{v}"
+        );
     }
 }
