@@ -380,96 +380,30 @@ impl SequenceModel for Gru {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nncore::{Optimizer, ParamGroup, Sgd, Trainer, check_gradients, majority_baseline, score};
-    use rand::Rng;
-    use seqdata::{AlternatingSign, Stream, seeded_rng};
+    use crate::gated::test_support::*;
+    use nncore::Sgd;
+    use seqdata::{Stream, seeded_rng};
 
     fn model(hidden: usize, seed: u64) -> Gru {
         Gru::new(GruConfig { hidden }, &mut seeded_rng(seed, Stream::Init)).unwrap()
     }
 
-    /// Moves every parameter a little off its initial value (biases start at
-    /// 0), so that every block has a nonzero gradient.
-    fn perturb(m: &mut Gru, seed: u64) {
-        let mut rng = seeded_rng(seed, Stream::Other);
-        for v in m.params_mut().values_mut() {
-            *v += rng.random_range(-0.2..0.2);
-        }
-    }
-
-    fn sample(len: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
-        let d = AlternatingSign::new(len).unwrap().heldout(1, seed).unwrap();
-        let (x, y) = d.sample(0);
-        (x.to_vec(), y.to_vec())
-    }
-
     /// Every parameter entry, H = 16, at L = 1, 8 and 32.
     #[test]
     fn gradients_match_finite_differences() {
-        for (len, seed) in [(1, 21), (8, 22), (32, 23)] {
-            let mut m = model(16, seed);
-            perturb(&mut m, seed);
-            let (x, y) = sample(len, seed);
-            let check = check_gradients(&mut m, &x, &y, 1e-5).unwrap();
-            assert!(
-                check.max_rel_err() <= 1e-6,
-                "L = {len}: relative error {:.3e}\n{check}",
-                check.max_rel_err()
-            );
-            // At L = 1, h_{-1} = 0 so W_hh's gradient is exactly zero.
-            let nonzero = check.params.iter().filter(|p| p.scale > 0.0).count();
-            assert_eq!(nonzero, if len == 1 { 5 } else { 6 }, "{check}");
-        }
+        assert_gradients_match_finite_differences(model, &[(1, 21), (8, 22), (32, 23)]);
     }
 
     #[test]
     fn gradients_match_with_large_recurrent_weights() {
-        let mut m = model(7, 3);
-        perturb(&mut m, 3);
-        m.params_mut()
-            .value_mut(W_HH)
-            .iter_mut()
-            .for_each(|v| *v *= 4.0);
-        let (x, y) = sample(16, 5);
-        let check = check_gradients(&mut m, &x, &y, 1e-6).unwrap();
-        assert!(check.max_rel_err() <= 1e-6, "{check}");
-        assert!(check.params.iter().all(|p| p.scale > 0.0), "{check}");
+        assert_gradients_match_with_large_recurrent_weights(model);
     }
 
     #[test]
     fn init_layout_and_groups() {
         let m = model(5, 1);
-        let p = m.params();
-        let shapes: Vec<_> = p
-            .specs()
-            .iter()
-            .map(|s| (s.name, s.shape.clone()))
-            .collect();
-        assert_eq!(
-            shapes,
-            [
-                ("W_ih", vec![1, 15]),
-                ("W_hh", vec![5, 15]),
-                ("b_ih", vec![15]),
-                ("b_hh", vec![15]),
-                ("W_out", vec![5, 1]),
-                ("b_out", vec![1]),
-            ]
-        );
-        let rec: Vec<_> = p
-            .specs()
-            .iter()
-            .filter(|s| s.group == ParamGroup::Recurrent)
-            .map(|s| s.name)
-            .collect();
-        assert_eq!(rec, ["W_hh", "b_ih", "b_hh"]);
-        for i in [B_IH, B_HH, B_OUT] {
-            assert!(p.value(i).iter().all(|&v| v == 0.0));
-        }
-        for i in [W_IH, W_HH, W_OUT] {
-            assert!(p.value(i).iter().all(|&v| v != 0.0));
-        }
-        assert_eq!(m.kind(), "gru");
+        assert_init_layout_and_groups(&m, 5, 3, "gru");
+        assert!(m.params().value(B_IH).iter().all(|&v| v == 0.0));
         assert_eq!(m.hidden(), 5);
         assert_eq!(GruConfig::default().hidden, 100);
     }
@@ -504,127 +438,40 @@ mod tests {
 
     #[test]
     fn hidden_gradient_norms_are_recorded_per_step() {
-        let mut m = model(20, 1);
-        let (x, y) = sample(12, 2);
-        m.loss_and_grad(&x, &y).unwrap();
-        let norms = m.hidden_grad_norms().unwrap();
-        assert_eq!(norms.len(), 12);
-        assert!(norms.iter().all(|v| v.is_finite() && *v > 0.0));
-        // At the last step only the output contributes: |dout| ‖W_out‖.
-        let y_last = m.outputs()[11];
-        let d = (y_last - y[11]) * y_last * (1.0 - y_last);
-        let want = d.abs() * norm(m.params().value(W_OUT));
-        assert!((norms[11] - want).abs() < 1e-12 * want.max(1.0));
+        assert_hidden_grad_norms_per_step(model);
     }
 
     #[test]
     fn one_sgd_step_lowers_the_loss_on_its_sequence() {
-        for len in [8, 32] {
-            let mut m = model(30, 7);
-            let (x, y) = sample(len, 8);
-            let before = m.loss_and_grad(&x, &y).unwrap();
-            let mut sgd = Sgd::new(1e-3, 1e-3).unwrap();
-            sgd.step(m.params_mut());
-            let after = m.loss(&x, &y).unwrap();
-            assert!(after < before, "L = {len}: {before} -> {after}");
-        }
-    }
-
-    fn train(seed: u64, iters: usize, len: usize, hidden: usize, sgd: Sgd) -> Gru {
-        let pool = AlternatingSign::new(len)
-            .unwrap()
-            .training_pool(seed)
-            .unwrap();
-        let mut m = model(hidden, seed);
-        let mut trainer = Trainer::new(sgd);
-        let mut order = seeded_rng(seed, Stream::Sampling);
-        for _ in 0..iters {
-            let (x, y) = pool.sample(order.random_range(0..pool.len()));
-            trainer.step(&mut m, x, y).unwrap();
-        }
-        m
+        assert_one_sgd_step_lowers_the_loss(model);
     }
 
     #[test]
     fn training_is_reproducible_bit_for_bit() {
-        let a = train(5, 200, 8, 20, Sgd::article());
-        let b = train(5, 200, 8, 20, Sgd::article());
-        assert_eq!(a.params(), b.params());
-        let c = train(6, 200, 8, 20, Sgd::article());
-        assert_ne!(a.params().values(), c.params().values());
+        assert_training_is_reproducible(model);
     }
 
     #[test]
     fn batch_prediction_matches_one_at_a_time() {
-        let mut m0 = train(2, 300, 8, 24, Sgd::article());
-        perturb(&mut m0, 2);
-        let d = AlternatingSign::new(16).unwrap().heldout(50, 1).unwrap();
-        let batch = m0.predict_batch(d.inputs()).unwrap();
-        assert_eq!(batch.dim(), (50, 16));
-        let mut m = m0.clone();
-        for i in 0..d.len() {
-            let y = m.forward(d.sample(i).0).unwrap();
-            for (a, b) in y.iter().zip(batch.row(i)) {
-                assert!((a - b).abs() < 1e-12, "row {i}: {a} vs {b}");
-            }
-        }
-        // A shorter sequence after a longer one reuses the buffers correctly.
-        let y3 = m.forward(&[0.5, 0.1, 0.2]).unwrap().to_vec();
-        let mut fresh = m0.clone();
-        assert_eq!(y3, fresh.forward(&[0.5, 0.1, 0.2]).unwrap());
+        assert_batch_matches_single(model);
     }
 
     #[test]
     fn json_round_trip_and_errors() {
-        let m = model(4, 9);
-        let j = m.params().to_json();
-        assert_eq!(j["W_hh"].as_array().unwrap().len(), 4);
-        assert_eq!(j["W_hh"][0].as_array().unwrap().len(), 12);
-        assert_eq!(j["W_ih"][0].as_array().unwrap().len(), 12);
-        assert_eq!(j["b_hh"].as_array().unwrap().len(), 12);
-        assert_eq!(j["W_out"][0].as_array().unwrap().len(), 1);
-        let back = Gru::from_json(&j).unwrap();
-        assert_eq!(back.params(), m.params());
-        let mut bad = j.clone();
-        bad["W_hh"][1] = serde_json::json!([1.0, 2.0]);
-        let e = Gru::from_json(&bad).unwrap_err().to_string();
-        assert!(e.contains("`W_hh`") && e.contains("[1]"), "{e}");
-        let mut bad = j.clone();
-        bad["b_ih"] = serde_json::json!(vec![0.0; 9]);
-        let e = Gru::from_json(&bad).unwrap_err().to_string();
-        assert!(e.contains("`b_ih`"), "{e}");
-        let mut bad = j.clone();
-        bad["b_hh"] = serde_json::json!(vec![0.0; 10]);
-        let e = Gru::from_json(&bad).unwrap_err().to_string();
-        assert!(e.contains("`b_hh`"), "{e}");
+        let j = assert_json_round_trip_and_errors(&model(4, 9), 4, 3, Gru::from_json, 10);
         // LSTM parameters (4H) of H = 3 read as a GRU of H = 4: shapes differ.
         let mut lstm_like = j.clone();
         lstm_like["W_out"] = serde_json::json!([[0.0], [0.0], [0.0]]);
-        let e = Gru::from_json(&lstm_like).unwrap_err().to_string();
+        let e = json_error(Gru::from_json, &lstm_like);
         assert!(e.contains("`W_out`"), "{e}");
-        let e = Gru::from_json(&serde_json::json!({}))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("`b_hh`"), "{e}");
     }
 
     #[test]
     fn bad_input_is_an_error_not_a_panic() {
-        let mut m = model(4, 1);
-        assert!(m.forward(&[]).is_err());
-        assert!(m.loss_and_grad(&[0.1, f64::NAN], &[1.0, 1.0]).is_err());
-        assert!(m.loss_and_grad(&[0.1, f64::INFINITY], &[1.0, 1.0]).is_err());
-        assert!(m.loss_and_grad(&[0.1, 0.2], &[1.0]).is_err());
-        assert!(
-            m.predict_batch(ndarray::Array2::zeros((3, 0)).view())
-                .is_err()
-        );
-        assert!(Gru::zeros(GruConfig { hidden: 0 }).is_err());
-        assert!(
-            Gru::zeros(GruConfig {
-                hidden: GruConfig::MAX_HIDDEN + 1
-            })
-            .is_err()
+        assert_bad_input_is_an_error(
+            &mut model(4, 1),
+            |hidden| Gru::zeros(GruConfig { hidden }),
+            GruConfig::MAX_HIDDEN,
         );
     }
 
@@ -635,11 +482,6 @@ mod tests {
     /// (0.65) for 20,000: its gates need the recurrent biases to move.
     #[test]
     fn learns_the_task_at_length_8() {
-        let m = train(1, 3000, 8, 32, Sgd::new(0.3, 0.3).unwrap());
-        let d = AlternatingSign::new(8).unwrap().heldout(1000, 3).unwrap();
-        let acc = score(m.predict_batch(d.inputs()).unwrap().view(), d.labels()).per_element;
-        let base = majority_baseline(d.labels());
-        eprintln!("gru: held-out accuracy {acc:.3}, baseline {base:.3}");
-        assert!(acc > base + 0.2, "accuracy {acc} vs baseline {base}");
+        assert_learns_the_task_at_length_8(model, Sgd::new(0.3, 0.3).unwrap(), 0.2);
     }
 }

@@ -403,99 +403,35 @@ impl SequenceModel for Lstm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nncore::{Optimizer, ParamGroup, Sgd, Trainer, check_gradients, majority_baseline, score};
-    use rand::Rng;
-    use seqdata::{AlternatingSign, Stream, seeded_rng};
+    use crate::gated::test_support::*;
+    use nncore::Sgd;
+    use seqdata::{Stream, seeded_rng};
 
     fn model(hidden: usize, seed: u64) -> Lstm {
         Lstm::new(LstmConfig { hidden }, &mut seeded_rng(seed, Stream::Init)).unwrap()
     }
 
-    /// Moves every parameter a little off its initial value (most biases
-    /// start at 0), so that every block has a nonzero gradient.
-    fn perturb(m: &mut Lstm, seed: u64) {
-        let mut rng = seeded_rng(seed, Stream::Other);
-        for v in m.params_mut().values_mut() {
-            *v += rng.random_range(-0.2..0.2);
-        }
-    }
-
-    fn sample(len: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
-        let d = AlternatingSign::new(len).unwrap().heldout(1, seed).unwrap();
-        let (x, y) = d.sample(0);
-        (x.to_vec(), y.to_vec())
-    }
-
     /// Every parameter entry, H = 16, at L = 1, 8 and 32.
     #[test]
     fn gradients_match_finite_differences() {
-        for (len, seed) in [(1, 31), (8, 32), (32, 33)] {
-            let mut m = model(16, seed);
-            perturb(&mut m, seed);
-            let (x, y) = sample(len, seed);
-            let check = check_gradients(&mut m, &x, &y, 1e-5).unwrap();
-            assert!(
-                check.max_rel_err() <= 1e-6,
-                "L = {len}: relative error {:.3e}\n{check}",
-                check.max_rel_err()
-            );
-            // At L = 1, h_{-1} = 0 so W_hh's gradient is exactly zero.
-            let nonzero = check.params.iter().filter(|p| p.scale > 0.0).count();
-            assert_eq!(nonzero, if len == 1 { 5 } else { 6 }, "{check}");
-        }
+        assert_gradients_match_finite_differences(model, &[(1, 31), (8, 32), (32, 33)]);
     }
 
     #[test]
     fn gradients_match_with_large_recurrent_weights() {
-        let mut m = model(7, 3);
-        perturb(&mut m, 3);
-        m.params_mut()
-            .value_mut(W_HH)
-            .iter_mut()
-            .for_each(|v| *v *= 4.0);
-        let (x, y) = sample(16, 5);
-        let check = check_gradients(&mut m, &x, &y, 1e-6).unwrap();
-        assert!(check.max_rel_err() <= 1e-6, "{check}");
-        assert!(check.params.iter().all(|p| p.scale > 0.0), "{check}");
+        assert_gradients_match_with_large_recurrent_weights(model);
     }
 
     #[test]
     fn init_layout_groups_and_forget_bias() {
         let h = 5;
         let m = model(h, 1);
+        assert_init_layout_and_groups(&m, h, 4, "lstm");
         let p = m.params();
-        let shapes: Vec<_> = p
-            .specs()
-            .iter()
-            .map(|s| (s.name, s.shape.clone()))
-            .collect();
-        assert_eq!(
-            shapes,
-            [
-                ("W_ih", vec![1, 20]),
-                ("W_hh", vec![5, 20]),
-                ("b_ih", vec![20]),
-                ("b_hh", vec![20]),
-                ("W_out", vec![5, 1]),
-                ("b_out", vec![1]),
-            ]
-        );
-        let rec: Vec<_> = p
-            .specs()
-            .iter()
-            .filter(|s| s.group == ParamGroup::Recurrent)
-            .map(|s| s.name)
-            .collect();
-        assert_eq!(rec, ["W_hh", "b_ih", "b_hh"]);
         // The forget gate's block (the second of i, f, g, o) of b_ih is 1.
         for (k, &v) in p.value(B_IH).iter().enumerate() {
             let want = if (h..2 * h).contains(&k) { 1.0 } else { 0.0 };
             assert_eq!(v, want, "b_ih[{k}]");
-        }
-        assert!(p.value(B_HH).iter().all(|&v| v == 0.0));
-        assert_eq!(p.value(B_OUT), [0.0]);
-        for i in [W_IH, W_HH, W_OUT] {
-            assert!(p.value(i).iter().all(|&v| v != 0.0));
         }
         // The weights are drawn as the GRU's are (same order, same scales).
         let g = crate::Gru::new(
@@ -504,7 +440,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.value(W_IH)[..15], g.params().value(W_IH)[..]);
-        assert_eq!(m.kind(), "lstm");
         assert_eq!(m.hidden(), 5);
         assert_eq!(LstmConfig::default().hidden, 100);
     }
@@ -542,102 +477,30 @@ mod tests {
 
     #[test]
     fn hidden_gradient_norms_are_recorded_per_step() {
-        let mut m = model(20, 1);
-        let (x, y) = sample(12, 2);
-        m.loss_and_grad(&x, &y).unwrap();
-        let norms = m.hidden_grad_norms().unwrap();
-        assert_eq!(norms.len(), 12);
-        assert!(norms.iter().all(|v| v.is_finite() && *v > 0.0));
-        // At the last step only the output contributes: |dout| ‖W_out‖.
-        let y_last = m.outputs()[11];
-        let d = (y_last - y[11]) * y_last * (1.0 - y_last);
-        let want = d.abs() * norm(m.params().value(W_OUT));
-        assert!((norms[11] - want).abs() < 1e-12 * want.max(1.0));
+        assert_hidden_grad_norms_per_step(model);
     }
 
     #[test]
     fn one_sgd_step_lowers_the_loss_on_its_sequence() {
-        for len in [8, 32] {
-            let mut m = model(30, 7);
-            let (x, y) = sample(len, 8);
-            let before = m.loss_and_grad(&x, &y).unwrap();
-            let mut sgd = Sgd::new(1e-3, 1e-3).unwrap();
-            sgd.step(m.params_mut());
-            let after = m.loss(&x, &y).unwrap();
-            assert!(after < before, "L = {len}: {before} -> {after}");
-        }
-    }
-
-    fn train(seed: u64, iters: usize, len: usize, hidden: usize, sgd: Sgd) -> Lstm {
-        let pool = AlternatingSign::new(len)
-            .unwrap()
-            .training_pool(seed)
-            .unwrap();
-        let mut m = model(hidden, seed);
-        let mut trainer = Trainer::new(sgd);
-        let mut order = seeded_rng(seed, Stream::Sampling);
-        for _ in 0..iters {
-            let (x, y) = pool.sample(order.random_range(0..pool.len()));
-            trainer.step(&mut m, x, y).unwrap();
-        }
-        m
+        assert_one_sgd_step_lowers_the_loss(model);
     }
 
     #[test]
     fn training_is_reproducible_bit_for_bit() {
-        let a = train(5, 200, 8, 20, Sgd::article());
-        let b = train(5, 200, 8, 20, Sgd::article());
-        assert_eq!(a.params(), b.params());
-        let c = train(6, 200, 8, 20, Sgd::article());
-        assert_ne!(a.params().values(), c.params().values());
+        assert_training_is_reproducible(model);
     }
 
     #[test]
     fn batch_prediction_matches_one_at_a_time() {
-        let mut m0 = train(2, 300, 8, 24, Sgd::article());
-        perturb(&mut m0, 2);
-        let d = AlternatingSign::new(16).unwrap().heldout(50, 1).unwrap();
-        let batch = m0.predict_batch(d.inputs()).unwrap();
-        assert_eq!(batch.dim(), (50, 16));
-        let mut m = m0.clone();
-        for i in 0..d.len() {
-            let y = m.forward(d.sample(i).0).unwrap();
-            for (a, b) in y.iter().zip(batch.row(i)) {
-                assert!((a - b).abs() < 1e-12, "row {i}: {a} vs {b}");
-            }
-        }
-        // A shorter sequence after a longer one reuses the buffers correctly.
-        let y3 = m.forward(&[0.5, 0.1, 0.2]).unwrap().to_vec();
-        let mut fresh = m0.clone();
-        assert_eq!(y3, fresh.forward(&[0.5, 0.1, 0.2]).unwrap());
+        assert_batch_matches_single(model);
     }
 
     #[test]
     fn json_round_trip_and_errors() {
-        let m = model(4, 9);
-        let j = m.params().to_json();
-        assert_eq!(j["W_hh"].as_array().unwrap().len(), 4);
-        assert_eq!(j["W_hh"][0].as_array().unwrap().len(), 16);
-        assert_eq!(j["W_ih"][0].as_array().unwrap().len(), 16);
-        assert_eq!(j["b_hh"].as_array().unwrap().len(), 16);
-        assert_eq!(j["W_out"][0].as_array().unwrap().len(), 1);
-        let back = Lstm::from_json(&j).unwrap();
-        assert_eq!(back.params(), m.params());
-        let mut bad = j.clone();
-        bad["W_hh"][1] = serde_json::json!([1.0, 2.0]);
-        let e = Lstm::from_json(&bad).unwrap_err().to_string();
-        assert!(e.contains("`W_hh`") && e.contains("[1]"), "{e}");
-        let mut bad = j.clone();
-        bad["b_ih"] = serde_json::json!(vec![0.0; 12]);
-        let e = Lstm::from_json(&bad).unwrap_err().to_string();
-        assert!(e.contains("`b_ih`"), "{e}");
-        let mut bad = j.clone();
-        bad["b_hh"] = serde_json::json!(vec![0.0; 15]);
-        let e = Lstm::from_json(&bad).unwrap_err().to_string();
-        assert!(e.contains("`b_hh`"), "{e}");
+        let j = assert_json_round_trip_and_errors(&model(4, 9), 4, 4, Lstm::from_json, 15);
         let mut bad = j.clone();
         bad["b_out"] = serde_json::json!([null]);
-        let e = Lstm::from_json(&bad).unwrap_err().to_string();
+        let e = json_error(Lstm::from_json, &bad);
         assert!(e.contains("`b_out`"), "{e}");
         // GRU parameters are not LSTM parameters.
         let gru = crate::Gru::new(
@@ -646,33 +509,16 @@ mod tests {
         )
         .unwrap();
         // (12 entries in b_hh read as H = 3: W_hh has 4 rows, not 3.)
-        let e = Lstm::from_json(&gru.params().to_json())
-            .unwrap_err()
-            .to_string();
+        let e = json_error(Lstm::from_json, &gru.params().to_json());
         assert!(e.contains("`W_hh`"), "{e}");
-        let e = Lstm::from_json(&serde_json::json!({}))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("`b_hh`"), "{e}");
     }
 
     #[test]
     fn bad_input_is_an_error_not_a_panic() {
-        let mut m = model(4, 1);
-        assert!(m.forward(&[]).is_err());
-        assert!(m.loss_and_grad(&[0.1, f64::NAN], &[1.0, 1.0]).is_err());
-        assert!(m.loss_and_grad(&[0.1, f64::INFINITY], &[1.0, 1.0]).is_err());
-        assert!(m.loss_and_grad(&[0.1, 0.2], &[1.0]).is_err());
-        assert!(
-            m.predict_batch(ndarray::Array2::zeros((3, 0)).view())
-                .is_err()
-        );
-        assert!(Lstm::zeros(LstmConfig { hidden: 0 }).is_err());
-        assert!(
-            Lstm::zeros(LstmConfig {
-                hidden: LstmConfig::MAX_HIDDEN + 1
-            })
-            .is_err()
+        assert_bad_input_is_an_error(
+            &mut model(4, 1),
+            |hidden| Lstm::zeros(LstmConfig { hidden }),
+            LstmConfig::MAX_HIDDEN,
         );
     }
 
@@ -684,11 +530,6 @@ mod tests {
     /// 20,000.
     #[test]
     fn learns_the_task_at_length_8() {
-        let m = train(1, 3000, 8, 32, Sgd::new(0.5, 1.0).unwrap());
-        let d = AlternatingSign::new(8).unwrap().heldout(1000, 3).unwrap();
-        let acc = score(m.predict_batch(d.inputs()).unwrap().view(), d.labels()).per_element;
-        let base = majority_baseline(d.labels());
-        eprintln!("lstm: held-out accuracy {acc:.3}, baseline {base:.3}");
-        assert!(acc > base + 0.15, "accuracy {acc} vs baseline {base}");
+        assert_learns_the_task_at_length_8(model, Sgd::new(0.5, 1.0).unwrap(), 0.15);
     }
 }
