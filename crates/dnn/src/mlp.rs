@@ -252,6 +252,7 @@ mod tests {
             let mut m = model(len, seed);
             let (x, y) = sample(len, seed);
             let check = check_gradients(&mut m, &x, &y, 1e-5).unwrap();
+            eprintln!("L = {len}: max relative error {:.2e}", check.max_rel_err());
             assert!(
                 check.max_rel_err() <= 1e-6,
                 "L = {len}: {:.3e}\n{check}",
