@@ -14,8 +14,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 use seqdata::{AlternatingSign, Dataset};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use config::{OptimizerKind, StudyConfig, Variant};
 use report::{RunReport, SCHEMA, StudyReport, Timing};
@@ -419,29 +420,41 @@ pub fn execute(
         .num_threads(threads)
         .build()
         .context("cannot start the worker threads")?;
-    let results: Vec<Result<RunReport>> = pool.install(|| {
-        schedule
-            .par_iter()
-            // One job per split: runs differ in cost by 100x, so let idle
-            // threads steal single runs, not whole chunks of them.
-            .with_max_len(1)
-            .map(|&job| {
-                let progress = |n: u64| bar.inc(n);
-                let r = runner::run(job, config, &heldout[&job.length], &progress).with_context(
-                    || {
-                        format!(
-                            "run {} L={} seed={}",
-                            job.variant.label(),
-                            job.length,
-                            job.seed
-                        )
-                    },
-                )?;
-                atomic::write_json(&runs_dir.join(r.file_name()), &r)?;
-                Ok(r)
-            })
-            .collect()
+    // A queue, longest run first: each worker takes the next run when it is
+    // free, so the cores stay busy to the end (rayon's splitting of a sorted
+    // list left one core idle with the long runs queued behind the other).
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Result<RunReport>>>> =
+        schedule.iter().map(|_| Mutex::new(None)).collect();
+    pool.broadcast(|_| {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&job) = schedule.get(i) else { break };
+            let progress = |n: u64| bar.inc(n);
+            let r = runner::run(job, config, &heldout[&job.length], &progress)
+                .with_context(|| {
+                    format!(
+                        "run {} L={} seed={}",
+                        job.variant.label(),
+                        job.length,
+                        job.seed
+                    )
+                })
+                .and_then(|r| {
+                    atomic::write_json(&runs_dir.join(r.file_name()), &r)?;
+                    Ok(r)
+                });
+            *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        }
     });
+    let results: Vec<Result<RunReport>> = slots
+        .into_iter()
+        .map(|s| {
+            s.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(|| Err(anyhow::anyhow!("a run was not started")))
+        })
+        .collect();
     bar.finish_and_clear();
     let mut runs = results.into_iter().collect::<Result<Vec<_>>>()?;
     runs.extend(done.into_iter().flatten());

@@ -6,7 +6,6 @@ use anyhow::Result;
 use ndarray::{Array2, Axis};
 use nncore::{SequenceModel, Trainer, loss::squared_error, score};
 use rand::Rng;
-use rayon::prelude::*;
 use seqdata::{AlternatingSign, Dataset, Stream, seeded_rng};
 
 use super::config::{StudyConfig, Variant};
@@ -36,19 +35,18 @@ impl Job {
     }
 }
 
-/// Rows per evaluation chunk. Chunks are fixed (not per thread), so the
-/// numbers do not depend on how many threads evaluate them.
+/// Rows per evaluation chunk.
 const EVAL_CHUNK: usize = 256;
 
-/// Held-out metrics of a model on a data set. The set is evaluated in fixed
-/// chunks, in parallel when a core is free (e.g. at the end of a study, when
-/// the last long run is alone).
+/// Held-out metrics of a model on a data set, evaluated in fixed chunks (the
+/// chunk's batch products stay in cache). Sequential on purpose: a run is
+/// one thread's work, so its `wall_s` and `eval_s` are its own time (nested
+/// parallelism let a waiting thread pick up a whole other run and bill it to
+/// this one).
 pub fn evaluate(model: &dyn SequenceModel, data: &Dataset) -> Result<FinalMetrics> {
     let inputs = data.inputs();
     let parts: Vec<Array2<f64>> = inputs
         .axis_chunks_iter(Axis(0), EVAL_CHUNK)
-        .collect::<Vec<_>>()
-        .into_par_iter()
         .map(|chunk| model.predict_batch(chunk))
         .collect::<nncore::Result<_>>()?;
     let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
