@@ -9,11 +9,15 @@
 //! - [`params`]: [`ParamSet`], every parameter of a model in one flat buffer
 //!   (with its gradient), named, shaped, grouped by learning rate, and
 //!   read/written as JSON;
-//! - [`optim`]: plain SGD with one learning rate per [`ParamGroup`];
+//! - [`optim`]: plain SGD and Adam, with one learning rate per [`ParamGroup`];
 //! - [`clip`]: gradient clipping by global norm;
 //! - [`metrics`]: per-element accuracy, exact match, per-position accuracy and
 //!   the per-position majority baseline;
 //! - [`gradcheck`]: a central finite-difference gradient checker;
+//! - [`linalg`] and [`fastmath`]: the allocation-free, vectorisable kernels of
+//!   the per-time-step hot loops (blocked matrix-vector products, the
+//!   recurrent-weight gradient as one product, a `tanh` within 2 ulp of libm's,
+//!   spectral norm by power iteration);
 //! - [`model`]: the [`SequenceModel`] trait every model implements, and
 //!   [`train`]: the one training step that serves them all.
 //!
