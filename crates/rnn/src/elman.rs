@@ -401,9 +401,9 @@ impl SequenceModel for ElmanRnn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nncore::{Optimizer, Sgd, Trainer, check_gradients};
-    use rand::Rng;
-    use seqdata::{AlternatingSign, Stream, seeded_rng};
+    use crate::test_support::{self, sample};
+    use nncore::{Optimizer, Sgd, check_gradients};
+    use seqdata::{Stream, seeded_rng};
 
     fn model(hidden: usize, seed: u64) -> ElmanRnn {
         ElmanRnn::new(
@@ -411,12 +411,6 @@ mod tests {
             &mut seeded_rng(seed, Stream::Init),
         )
         .unwrap()
-    }
-
-    fn sample(len: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
-        let d = AlternatingSign::new(len).unwrap().heldout(1, seed).unwrap();
-        let (x, y) = d.sample(0);
-        (x.to_vec(), y.to_vec())
     }
 
     /// Every parameter entry, H = 100, at L = 1, 2, 8 and 32.
@@ -519,46 +513,18 @@ mod tests {
         }
     }
 
-    fn train(seed: u64, iters: usize) -> ElmanRnn {
-        let pool = AlternatingSign::new(8)
-            .unwrap()
-            .training_pool(seed)
-            .unwrap();
-        let mut m = model(100, seed);
-        let mut trainer = Trainer::new(Sgd::article());
-        let mut order = seeded_rng(seed, Stream::Sampling);
-        for _ in 0..iters {
-            let (x, y) = pool.sample(order.random_range(0..pool.len()));
-            trainer.step(&mut m, x, y).unwrap();
-        }
-        m
+    fn new(hidden: usize, seed: u64) -> ElmanRnn {
+        model(hidden, seed)
     }
 
     #[test]
     fn training_is_reproducible_bit_for_bit() {
-        let a = train(5, 200);
-        let b = train(5, 200);
-        assert_eq!(a.params(), b.params());
-        let c = train(6, 200);
-        assert_ne!(a.params().values(), c.params().values());
+        test_support::assert_training_is_reproducible(new);
     }
 
     #[test]
     fn batch_prediction_matches_one_at_a_time() {
-        let m0 = train(2, 300);
-        let d = AlternatingSign::new(16).unwrap().heldout(50, 1).unwrap();
-        let batch = m0.predict_batch(d.inputs()).unwrap();
-        let mut m = m0.clone();
-        for i in 0..d.len() {
-            let y = m.forward(d.sample(i).0).unwrap();
-            for (a, b) in y.iter().zip(batch.row(i)) {
-                assert!((a - b).abs() < 1e-12, "row {i}: {a} vs {b}");
-            }
-        }
-        // A shorter sequence after a longer one reuses the buffers correctly.
-        let y3 = m.forward(&[0.5, 0.1, 0.2]).unwrap().to_vec();
-        let mut fresh = m0.clone();
-        assert_eq!(y3, fresh.forward(&[0.5, 0.1, 0.2]).unwrap());
+        test_support::assert_batch_matches_single(new);
     }
 
     #[test]

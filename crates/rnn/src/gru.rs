@@ -380,7 +380,7 @@ impl SequenceModel for Gru {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gated::test_support::*;
+    use crate::test_support::*;
     use nncore::Sgd;
     use seqdata::{Stream, seeded_rng};
 

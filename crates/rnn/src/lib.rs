@@ -40,6 +40,8 @@ mod elman;
 mod gated;
 mod gru;
 mod lstm;
+#[cfg(test)]
+mod test_support;
 
 pub use elman::{ElmanConfig, ElmanRnn, HiddenActivation, RecurrentInit};
 pub use gru::{Gru, GruConfig};

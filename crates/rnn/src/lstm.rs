@@ -403,7 +403,7 @@ impl SequenceModel for Lstm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gated::test_support::*;
+    use crate::test_support::*;
     use nncore::Sgd;
     use seqdata::{Stream, seeded_rng};
 
