@@ -132,17 +132,8 @@ fn curve(report: &StudyReport, l: usize) -> Result<String> {
         .collect();
     let baseline = baseline(report, l);
 
-    let max_iter = bands
-        .iter()
-        .flat_map(|(_, b)| b.x.iter().copied())
-        .fold(0.0, f64::max);
-    let x_hi = (report.config.iters as f64).max(max_iter).max(1.0);
-    let x = AxisSpec {
-        range: 0.0..x_hi,
-        ticks: nice_ticks(0.0, x_hi, 10, 1.0),
-        desc: "training iteration".to_owned(),
-        fmt: Box::new(|v| format!("{v:.0}")),
-    };
+    let x = iteration_axis(report, &bands);
+    let x_hi = x.range.end;
     let lows = bands
         .iter()
         .flat_map(|(_, b)| b.min.iter().copied())
@@ -628,17 +619,8 @@ fn spectral_norm(report: &StudyReport, l: usize) -> Result<String> {
             "mean and min-max"
         }
     );
-    let max_iter = bands
-        .iter()
-        .flat_map(|(_, b)| b.x.iter().copied())
-        .fold(0.0, f64::max);
-    let x_hi = (report.config.iters as f64).max(max_iter).max(1.0);
-    let x = AxisSpec {
-        range: 0.0..x_hi,
-        ticks: nice_ticks(0.0, x_hi, 10, 1.0),
-        desc: "training iteration".to_owned(),
-        fmt: Box::new(|v| format!("{v:.0}")),
-    };
+    let x = iteration_axis(report, &bands);
+    let x_hi = x.range.end;
     let y = if log {
         let logs = [lowest.log10(), highest.log10()];
         log_axis(logs, "largest singular value (log scale)")
@@ -662,6 +644,22 @@ fn spectral_norm(report: &StudyReport, l: usize) -> Result<String> {
         legend.baseline("σ_max = 1".to_owned());
         draw_legend(&chart, body, &legend, &occupied, at)
     })
+}
+
+/// The training-iteration x axis of a per-iteration plot: 0 to the
+/// configured iterations (or the last point drawn, if later).
+fn iteration_axis(report: &StudyReport, bands: &[(String, Band)]) -> AxisSpec {
+    let max_iter = bands
+        .iter()
+        .flat_map(|(_, b)| b.x.iter().copied())
+        .fold(0.0, f64::max);
+    let x_hi = (report.config.iters as f64).max(max_iter).max(1.0);
+    AxisSpec {
+        range: 0.0..x_hi,
+        ticks: nice_ticks(0.0, x_hi, 10, 1.0),
+        desc: "training iteration".to_owned(),
+        fmt: Box::new(|v| format!("{v:.0}")),
+    }
 }
 
 /// Mean, min and max over seeds of the finite values at each x.
