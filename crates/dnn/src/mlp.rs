@@ -156,6 +156,10 @@ impl SequenceModel for Mlp {
         Some(self.config.length)
     }
 
+    fn hidden(&self) -> usize {
+        self.config.hidden
+    }
+
     fn forward(&mut self, x: &[f64]) -> Result<&[f64]> {
         check_sequence(x, None, self.fixed_length())?;
         self.run_forward(x);

@@ -55,6 +55,16 @@ pub trait SequenceModel: Send + Sync {
     fn hidden_grad_norms(&self) -> Option<&[f64]> {
         None
     }
+
+    /// The number of hidden units `H` (the width of the hidden state of a
+    /// recurrent model, the hidden layer of an MLP).
+    fn hidden(&self) -> usize;
+
+    /// The recurrent matrix (`h_{t-1}` to the pre-activations, `H × G·H`),
+    /// for models that have one: the spectral-norm diagnostic reads it.
+    fn recurrent_weights(&self) -> Option<ArrayView2<'_, f64>> {
+        None
+    }
 }
 
 /// Validates one sequence (and its labels) before a model computes on it:

@@ -396,6 +396,14 @@ impl SequenceModel for ElmanRnn {
     fn hidden_grad_norms(&self) -> Option<&[f64]> {
         Some(&self.dh_norms[..self.len])
     }
+
+    fn hidden(&self) -> usize {
+        self.hidden
+    }
+
+    fn recurrent_weights(&self) -> Option<ArrayView2<'_, f64>> {
+        Some(self.params.view2(W))
+    }
 }
 
 #[cfg(test)]

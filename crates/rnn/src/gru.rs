@@ -375,6 +375,14 @@ impl SequenceModel for Gru {
     fn hidden_grad_norms(&self) -> Option<&[f64]> {
         Some(&self.dh_norms[..self.len])
     }
+
+    fn hidden(&self) -> usize {
+        self.hidden
+    }
+
+    fn recurrent_weights(&self) -> Option<ArrayView2<'_, f64>> {
+        Some(self.params.view2(W_HH))
+    }
 }
 
 #[cfg(test)]
