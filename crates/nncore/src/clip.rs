@@ -9,9 +9,44 @@ pub fn global_norm(grads: &[f64]) -> f64 {
 
 /// Rescales the whole gradient so that its global norm is at most `max_norm`
 /// (Pascanu, Mikolov & Bengio 2013); directions are kept.
-#[derive(Debug, Clone, Copy, PartialEq)]
+///
+/// Serialised as the bare threshold (`1.0`); reading one checks it, so a
+/// `ClipNorm` is valid wherever it came from.
+///
+/// ```
+/// let c: nncore::ClipNorm = serde_json::from_str("1.5")?;
+/// assert_eq!(c.max_norm(), 1.5);
+/// assert!(serde_json::from_str::<nncore::ClipNorm>("-1").is_err());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "f64", into = "f64")]
 pub struct ClipNorm {
     max_norm: f64,
+}
+
+impl TryFrom<f64> for ClipNorm {
+    type Error = Error;
+    fn try_from(v: f64) -> Result<Self> {
+        Self::new(v)
+    }
+}
+
+impl From<ClipNorm> for f64 {
+    fn from(c: ClipNorm) -> f64 {
+        c.max_norm
+    }
+}
+
+impl std::str::FromStr for ClipNorm {
+    type Err = Error;
+    /// Parses a threshold such as `1` or `0.5` (for command-line flags).
+    fn from_str(s: &str) -> Result<Self> {
+        let v: f64 = s.trim().parse().map_err(|_| {
+            Error::invalid("clip", s, "the clipping norm must be a finite number > 0")
+        })?;
+        Self::new(v)
+    }
 }
 
 /// What one clipping did.

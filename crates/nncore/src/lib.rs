@@ -18,8 +18,14 @@
 //!   the per-time-step hot loops (blocked matrix-vector products, the
 //!   recurrent-weight gradient as one product, a `tanh` within 2 ulp of libm's,
 //!   spectral norm by power iteration);
-//! - [`model`]: the [`SequenceModel`] trait every model implements, and
-//!   [`train`]: the one training step that serves them all.
+//! - [`model`]: the [`SequenceModel`] trait every model implements,
+//!   [`train`]: the one training step that serves them all, and [`fit`]: the
+//!   one training loop (sampling, evaluation schedule, divergence stop,
+//!   timing);
+//! - [`evaluate`](mod@evaluate): chunked held-out evaluation into one
+//!   [`Metrics`] type; [`diagnostics`]: gradient flow and spectral norm;
+//! - [`OptimizerSpec`]: an optimiser and its rates as one serde value, from
+//!   the flag to the update; [`text`]: numbers as people write them.
 //!
 //! ```
 //! use nncore::{ClipNorm, ParamGroup, ParamSet, Sgd, Optimizer};
@@ -40,8 +46,11 @@
 
 pub mod activation;
 pub mod clip;
+pub mod diagnostics;
 mod error;
+pub mod evaluate;
 pub mod fastmath;
+pub mod fit;
 pub mod gradcheck;
 pub mod init;
 pub mod linalg;
@@ -50,13 +59,17 @@ pub mod metrics;
 pub mod model;
 pub mod optim;
 pub mod params;
+pub mod text;
 pub mod train;
 
 pub use clip::{ClipNorm, ClipOutcome, global_norm};
+pub use diagnostics::GradFlow;
 pub use error::{Error, Result};
+pub use evaluate::{Metrics, evaluate, evaluate_parallel};
+pub use fit::{CurvePoint, Observer, Outcome, Schedule, fit};
 pub use gradcheck::{GradCheck, ParamCheck, check_gradients};
 pub use metrics::{Scores, majority_baseline, score};
 pub use model::SequenceModel;
-pub use optim::{Adam, Optimizer, Sgd};
+pub use optim::{Adam, Optimizer, OptimizerKind, OptimizerSpec, Sgd};
 pub use params::{ParamGroup, ParamSet, ParamSpec};
 pub use train::{StepStats, Trainer};

@@ -1,6 +1,105 @@
-//! Optimisers: plain SGD with one learning rate per [`ParamGroup`].
+//! Optimisers: plain SGD and Adam with one learning rate per [`ParamGroup`],
+//! and [`OptimizerSpec`], the one description of an optimiser that travels
+//! from a flag or a study file to the update and into a model file.
+
+use serde::{Deserialize, Serialize};
 
 use crate::{Error, ParamGroup, ParamSet, Result};
+
+/// Which optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// Plain SGD (the article's).
+    #[default]
+    Sgd,
+    /// Adam (β1 0.9, β2 0.999, ε 1e-8), with the same learning-rate groups.
+    Adam,
+}
+
+impl OptimizerKind {
+    /// Every kind, in the order `--help` lists them.
+    pub const ALL: [OptimizerKind; 2] = [Self::Sgd, Self::Adam];
+
+    /// The name used in reports, files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sgd => "sgd",
+            Self::Adam => "adam",
+        }
+    }
+}
+
+impl std::fmt::Display for OptimizerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for OptimizerKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| Error::invalid("optimizer", s, "use sgd or adam"))
+    }
+}
+
+/// An optimiser and its two learning rates: what a study variant, the
+/// `train` command and a model file say about the update.
+///
+/// Serialised flat (`optimizer`, `lr_io`, `lr_rec`), so that a study file
+/// writes `optimizer = "adam"` beside `lr_io = 0.01`.
+///
+/// ```
+/// use nncore::{OptimizerKind, OptimizerSpec};
+/// let spec = OptimizerSpec { optimizer: OptimizerKind::Adam, lr_io: 0.01, lr_rec: 0.003 };
+/// spec.check()?;
+/// let _adam = spec.build()?; // a Box<dyn Optimizer>
+/// assert!(OptimizerSpec { lr_rec: -1.0, ..spec }.check().unwrap_err().to_string().contains("lr_rec = -1"));
+/// # Ok::<(), nncore::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerSpec {
+    /// The optimiser (default `sgd`).
+    #[serde(default)]
+    pub optimizer: OptimizerKind,
+    /// Learning rate of [`ParamGroup::InputOutput`]: input and output
+    /// weights, the output bias, every MLP parameter.
+    pub lr_io: f64,
+    /// Learning rate of [`ParamGroup::Recurrent`]: recurrent weights and
+    /// hidden biases.
+    pub lr_rec: f64,
+}
+
+impl OptimizerSpec {
+    /// Plain SGD at the given rates.
+    pub const fn sgd(lr_io: f64, lr_rec: f64) -> Self {
+        Self {
+            optimizer: OptimizerKind::Sgd,
+            lr_io,
+            lr_rec,
+        }
+    }
+
+    /// Checks both rates: finite and `>= 0`; the error names the rate.
+    pub fn check(&self) -> Result<()> {
+        Sgd {
+            lr_io: self.lr_io,
+            lr_rec: self.lr_rec,
+        }
+        .check()
+    }
+
+    /// The optimiser, ready to train with (checked first).
+    pub fn build(&self) -> Result<Box<dyn Optimizer>> {
+        Ok(match self.optimizer {
+            OptimizerKind::Sgd => Box::new(Sgd::new(self.lr_io, self.lr_rec)?),
+            OptimizerKind::Adam => Box::new(Adam::new(self.lr_io, self.lr_rec)?),
+        })
+    }
+}
 
 /// Anything that updates parameters from their gradients.
 pub trait Optimizer: Send {

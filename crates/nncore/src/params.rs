@@ -6,7 +6,7 @@
 //! model; models read their blocks as slices or ndarray views. Parameters go
 //! to and from JSON as an object of nested arrays keyed by name.
 
-use ndarray::{ArrayView2, ArrayViewMut2};
+use ndarray::ArrayView2;
 use serde_json::{Map, Value};
 
 use crate::{Error, Result};
@@ -194,12 +194,6 @@ impl ParamSet {
         ArrayView2::from_shape(self.specs[i].dim2(), self.value(i)).expect("block shape")
     }
 
-    /// Block `i`'s gradient as a mutable 2-D view.
-    pub fn grad_view2_mut(&mut self, i: usize) -> ArrayViewMut2<'_, f64> {
-        let d = self.specs[i].dim2();
-        ArrayViewMut2::from_shape(d, self.grad_mut(i)).expect("block shape")
-    }
-
     /// Every block's values as slices, in layout order, without allocating.
     ///
     /// # Panics
@@ -207,21 +201,6 @@ impl ParamSet {
     pub fn values_split<const N: usize>(&self) -> [&[f64]; N] {
         assert_eq!(N, self.specs.len(), "values_split: wrong block count");
         std::array::from_fn(|i| self.value(i))
-    }
-
-    /// Every block's gradient as disjoint mutable slices, without allocating.
-    ///
-    /// # Panics
-    /// If `N` is not the number of blocks.
-    pub fn grads_split_mut<const N: usize>(&mut self) -> [&mut [f64]; N] {
-        assert_eq!(N, self.specs.len(), "grads_split_mut: wrong block count");
-        let mut rest: &mut [f64] = &mut self.grads;
-        let specs = &self.specs;
-        std::array::from_fn(|i| {
-            let (head, tail) = std::mem::take(&mut rest).split_at_mut(specs[i].len());
-            rest = tail;
-            head
-        })
     }
 
     /// Values and gradients of every block at once: immutable values,
@@ -435,7 +414,7 @@ mod tests {
             .copy_from_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         assert_eq!(p.value(1), &[5.0, 6.0]);
         assert_eq!(p.view2(0)[[1, 0]], 3.0);
-        let [gw, gb] = p.grads_split_mut::<2>();
+        let (_, [gw, gb]) = p.split_for_backward::<2>();
         gw[3] = 1.0;
         gb[0] = 2.0;
         assert_eq!(p.grads(), &[0.0, 0.0, 0.0, 1.0, 2.0, 0.0]);

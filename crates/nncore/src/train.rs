@@ -35,6 +35,9 @@ impl<O: Optimizer> Trainer<O> {
     }
 
     /// The same trainer with clipping at `clip`.
+    ///
+    /// (A trainer from an [`OptimizerSpec`](crate::OptimizerSpec):
+    /// `Trainer::new(spec.build()?).with_clip(clip)`.)
     pub fn with_clip(mut self, clip: Option<ClipNorm>) -> Self {
         self.clip = clip;
         self

@@ -1,6 +1,6 @@
 //! A data set: inputs and labels of equal-length sequences.
 
-use ndarray::{Array2, ArrayView1, ArrayView2};
+use ndarray::{Array2, ArrayView2};
 
 use crate::{Error, Result};
 
@@ -66,16 +66,6 @@ impl Dataset {
         (&xs[i * l..(i + 1) * l], &ys[i * l..(i + 1) * l])
     }
 
-    /// The inputs of sequence `i` as a view.
-    pub fn input_row(&self, i: usize) -> ArrayView1<'_, f64> {
-        self.x.row(i)
-    }
-
-    /// The fraction of `1` labels at each position.
-    pub fn positive_rate(&self) -> Vec<f64> {
-        let n = self.len().max(1) as f64;
-        self.y.columns().into_iter().map(|c| c.sum() / n).collect()
-    }
 }
 
 #[cfg(test)]
@@ -90,14 +80,13 @@ mod tests {
     }
 
     #[test]
-    fn samples_and_rates() {
+    fn samples() {
         let d = Dataset::new(
             array![[0.1, 0.2], [0.3, 0.9]],
             array![[1.0, 0.0], [1.0, 1.0]],
         )
         .unwrap();
         assert_eq!(d.sample(1), (&[0.3, 0.9][..], &[1.0, 1.0][..]));
-        assert_eq!(d.positive_rate(), vec![1.0, 0.5]);
         assert_eq!((d.len(), d.length(), d.is_empty()), (2, 2, false));
     }
 }

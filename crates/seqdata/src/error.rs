@@ -1,8 +1,30 @@
 //! The crate's error type.
 
-/// What can go wrong when asking for task data.
-#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+/// What can go wrong when asking for task data or reading a data file.
+#[derive(Debug, thiserror::Error, Clone)]
 pub enum Error {
+    /// A file could not be read.
+    #[error("cannot read {what} {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the file is (`data file`, `label file`).
+        what: String,
+        /// The operating system's error.
+        source: std::sync::Arc<std::io::Error>,
+    },
+    /// A data file's contents are not what they must be; the message names
+    /// the place (line, column, entry) and the problem.
+    #[error("{0}")]
+    Format(String),
+    /// An error with the file or place it happened in.
+    #[error("{what}: {source}")]
+    Context {
+        /// Where: `data file data/x.csv`.
+        what: String,
+        /// What went wrong there.
+        source: Box<Error>,
+    },
     /// The sequence length is zero or above [`crate::MAX_LENGTH`].
     #[error("sequence length {length} is out of range: use 1 ..= {max}")]
     BadLength {
@@ -35,6 +57,16 @@ pub enum Error {
         /// Columns of the labels.
         y_cols: usize,
     },
+}
+
+impl Error {
+    /// This error, said to have happened in `what` (a file, a flag).
+    pub fn context(self, what: impl Into<String>) -> Self {
+        Self::Context {
+            what: what.into(),
+            source: Box::new(self),
+        }
+    }
 }
 
 /// The crate's result type.

@@ -8,7 +8,7 @@
 //! This crate generates single sequences, the 50,000-sequence training pool and
 //! the held-out set, always from an injected or named, seeded generator
 //! ([`rand_chacha::ChaCha8Rng`]) so that every data set is reproducible bit for
-//! bit from its seed.
+//! bit from its seed. [`io`] reads and writes data sets as CSV and `.npy`.
 //!
 //! ```
 //! use seqdata::{AlternatingSign, labels};
@@ -29,6 +29,7 @@
 
 mod dataset;
 mod error;
+pub mod io;
 mod label;
 mod seeds;
 mod task;
