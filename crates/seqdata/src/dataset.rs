@@ -65,7 +65,6 @@ impl Dataset {
         let ys = self.y.as_slice().expect("standard layout");
         (&xs[i * l..(i + 1) * l], &ys[i * l..(i + 1) * l])
     }
-
 }
 
 #[cfg(test)]

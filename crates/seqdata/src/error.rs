@@ -13,6 +13,14 @@ pub enum Error {
         /// The operating system's error.
         source: std::sync::Arc<std::io::Error>,
     },
+    /// A file could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file (or the folder it was to go in).
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        source: std::sync::Arc<std::io::Error>,
+    },
     /// A data file's contents are not what they must be; the message names
     /// the place (line, column, entry) and the problem.
     #[error("{0}")]

@@ -39,8 +39,11 @@ pub const MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
 /// Reads a whole file of at most [`MAX_FILE_BYTES`], refusing a larger one
 /// before reading it. `what` names the file in messages (`data file`).
 pub fn read_limited(path: &Path, what: &str) -> Result<Vec<u8>> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Error::Io { path: path.to_path_buf(), what: what.to_string(), source: std::sync::Arc::new(e) })?;
+    let meta = std::fs::metadata(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        what: what.to_string(),
+        source: std::sync::Arc::new(e),
+    })?;
     if meta.is_dir() {
         fail!("{what} {} is a folder, not a file", path.display());
     }
@@ -51,13 +54,20 @@ pub fn read_limited(path: &Path, what: &str) -> Result<Vec<u8>> {
             meta.len()
         );
     }
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::Io { path: path.to_path_buf(), what: what.to_string(), source: std::sync::Arc::new(e) })?;
+    let file = std::fs::File::open(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        what: what.to_string(),
+        source: std::sync::Arc::new(e),
+    })?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     // `take` also bounds special files whose size the metadata does not tell.
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| Error::Io { path: path.to_path_buf(), what: what.to_string(), source: std::sync::Arc::new(e) })?;
+        .map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            what: what.to_string(),
+            source: std::sync::Arc::new(e),
+        })?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         fail!(
             "{what} {} is more than the {MAX_FILE_BYTES} bytes (512 MiB) accepted",
@@ -74,9 +84,8 @@ const MAX_NPY_HEADER: usize = 10_000;
 /// optionally `y0..y{L-1}`, then one sequence per line. Without label
 /// columns the labels come from the task's rule.
 pub fn parse_csv(bytes: &[u8]) -> Result<Dataset> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        format_err!("not UTF-8 text (byte {}): not a CSV file", e.valid_up_to())
-    })?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| format_err!("not UTF-8 text (byte {}): not a CSV file", e.valid_up_to()))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text
         .lines()
@@ -142,7 +151,10 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Dataset> {
         }
         for (t, f) in fields[..l].iter().enumerate() {
             let v: f64 = f.parse().map_err(|_| {
-                format_err!("line {lineno}, column x{t}: `{}` is not a number", abbreviate(f, 24))
+                format_err!(
+                    "line {lineno}, column x{t}: `{}` is not a number",
+                    abbreviate(f, 24)
+                )
             })?;
             if !v.is_finite() {
                 fail!(
@@ -194,7 +206,10 @@ pub fn rule_labels(x: &Array2<f64>) -> Array2<f64> {
 /// Text cut to at most `max` characters for a message (`abc...`).
 pub fn abbreviate(s: &str, max: usize) -> String {
     if s.chars().count() > max {
-        format!("{}...", s.chars().take(max.saturating_sub(3)).collect::<String>())
+        format!(
+            "{}...",
+            s.chars().take(max.saturating_sub(3)).collect::<String>()
+        )
     } else {
         s.to_string()
     }
@@ -336,6 +351,38 @@ fn check_inputs(x: &Array2<f64>) -> Result<()> {
     if let Some(((i, t), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
         fail!("entry [{i}][{t}] = {v} is not a finite number");
     }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same
+/// folder, synced, then renamed over `path`, so an interrupted write never
+/// leaves a half-written file. The file is readable by all (0644), like any
+/// report.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let io_err = |e: std::io::Error, at: &Path| Error::Write {
+        path: at.to_path_buf(),
+        source: std::sync::Arc::new(e),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| io_err(e, dir))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| io_err(e, path))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| io_err(e, path))?;
+    }
+    tmp.persist(path).map_err(|e| io_err(e.error, path))?;
     Ok(())
 }
 
@@ -502,6 +549,24 @@ mod tests {
             assert_eq!(&f[..3], d.sample(i).0);
             assert_eq!(&f[3..], d.sample(i).1);
         }
+    }
+
+    #[test]
+    fn atomic_writes_replace_without_leftovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.json");
+        write_atomic(&p, b"1").unwrap();
+        write_atomic(&p, b"2").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"2");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let e = write_atomic(Path::new("/nonexistent-dir/x.json"), b"{}").unwrap_err();
+        assert!(e.to_string().contains("/nonexistent-dir"), "{e}");
     }
 
     proptest! {

@@ -1,0 +1,293 @@
+//! The registry: one table, [`KINDS`], with a row per model kind. Every list
+//! of kinds (command-line values, help texts, benches, the zero-allocation
+//! test, the roofline, the model-file tests) is derived from it, so a new
+//! kind is covered everywhere by adding its row.
+
+use std::fmt;
+
+use nncore::{OptimizerSpec, SequenceModel};
+use rand::RngCore;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::{Error, Result};
+
+/// A freshly initialised model: `(hidden, length, rng) → model`.
+pub type BuildFn = fn(usize, usize, &mut dyn RngCore) -> nncore::Result<Box<dyn SequenceModel>>;
+/// A model with every parameter zero: `(hidden, length) → model`.
+pub type ZerosFn = fn(usize, usize) -> nncore::Result<Box<dyn SequenceModel>>;
+/// A model from bare parameter JSON, its sizes read from the parameters.
+pub type FromJsonFn = fn(&serde_json::Value) -> nncore::Result<Box<dyn SequenceModel>>;
+/// A count from `(hidden, length)`.
+pub type SizeFn = fn(usize, usize) -> usize;
+
+/// One row of the registry: everything the rest of the workspace needs to
+/// know about a model kind.
+pub struct KindInfo {
+    /// The name used on the command line, in reports and in model files.
+    pub name: &'static str,
+    /// One line for `--help`.
+    pub about: &'static str,
+    /// Whether the kind has a recurrent learning-rate group (`lr_rec`); the
+    /// MLP does not and takes `lr_io` everywhere.
+    pub recurrent: bool,
+    /// The article's optimiser and rates for this kind.
+    pub article: OptimizerSpec,
+    /// A freshly initialised model.
+    pub build: BuildFn,
+    /// A model with every parameter zero (to load parameters into).
+    pub zeros: ZerosFn,
+    /// A model from bare parameter JSON (`cargo xtask grads`).
+    pub from_json: FromJsonFn,
+    /// How many numbers the parameters hold (checked before anything is
+    /// allocated from a file).
+    pub param_count: SizeFn,
+    /// Multiply-adds of one training iteration (forward and backward), the
+    /// cost model that orders and balances a study's runs.
+    pub train_macs: SizeFn,
+}
+
+/// The article's SGD rates for the recurrent models: 0.1 (input/output) and
+/// 0.001 (recurrent weights and hidden biases).
+const ARTICLE_RECURRENT: OptimizerSpec = OptimizerSpec::sgd(0.1, 0.001);
+
+/// Parameters of a gated cell with `g` gate blocks and the sigmoid head.
+const fn gated_params(g: usize, h: usize) -> usize {
+    g * h + g * h * h + 2 * g * h + h + 1
+}
+
+/// Every model kind, in the order the command line lists them.
+pub static KINDS: &[KindInfo] = &[
+    KindInfo {
+        name: "rnn",
+        about: "the article's gate-less Elman RNN (tanh, hidden 100, sigmoid output per step)",
+        recurrent: true,
+        article: ARTICLE_RECURRENT,
+        build: |h, _, rng| {
+            Ok(Box::new(rnn::ElmanRnn::new(
+                rnn::ElmanConfig::with_hidden(h),
+                rng,
+            )?))
+        },
+        zeros: |h, _| {
+            Ok(Box::new(rnn::ElmanRnn::zeros(
+                rnn::ElmanConfig::with_hidden(h),
+            )?))
+        },
+        from_json: |j| Ok(Box::new(rnn::ElmanRnn::from_json(j)?)),
+        param_count: |h, _| h + h * h + h + h + 1,
+        train_macs: |h, l| 3 * l * h * h,
+    },
+    KindInfo {
+        name: "dnn",
+        about: "the article's MLP: input L, hidden 100 ReLU, output L sigmoid",
+        recurrent: false,
+        article: OptimizerSpec::sgd(0.1, 0.1),
+        build: |h, l, rng| {
+            Ok(Box::new(dnn::Mlp::new(
+                dnn::MlpConfig {
+                    length: l,
+                    hidden: h,
+                },
+                rng,
+            )?))
+        },
+        zeros: |h, l| {
+            Ok(Box::new(dnn::Mlp::zeros(dnn::MlpConfig {
+                length: l,
+                hidden: h,
+            })?))
+        },
+        from_json: |j| Ok(Box::new(dnn::Mlp::from_json(j)?)),
+        param_count: |h, l| 2 * l * h + h + l,
+        train_macs: |h, l| 6 * l * h,
+    },
+    KindInfo {
+        name: "irnn",
+        about: "the Elman RNN with ReLU units and W initialised to the identity (article's W_in)",
+        recurrent: true,
+        article: ARTICLE_RECURRENT,
+        build: |h, _, rng| {
+            Ok(Box::new(rnn::ElmanRnn::new(
+                rnn::ElmanConfig::irnn(h),
+                rng,
+            )?))
+        },
+        zeros: |h, _| Ok(Box::new(rnn::ElmanRnn::zeros(rnn::ElmanConfig::irnn(h))?)),
+        from_json: |j| {
+            Ok(Box::new(rnn::ElmanRnn::from_json_with(
+                j,
+                rnn::HiddenActivation::Relu,
+            )?))
+        },
+        param_count: |h, _| h + h * h + h + h + 1,
+        train_macs: |h, l| 3 * l * h * h,
+    },
+    KindInfo {
+        name: "gru",
+        about: "a GRU cell (PyTorch's nn.GRU equations) with the same output head",
+        recurrent: true,
+        article: ARTICLE_RECURRENT,
+        build: |h, _, rng| Ok(Box::new(rnn::Gru::new(rnn::GruConfig { hidden: h }, rng)?)),
+        zeros: |h, _| Ok(Box::new(rnn::Gru::zeros(rnn::GruConfig { hidden: h })?)),
+        from_json: |j| Ok(Box::new(rnn::Gru::from_json(j)?)),
+        param_count: |h, _| gated_params(3, h),
+        train_macs: |h, l| 9 * l * h * h,
+    },
+    KindInfo {
+        name: "lstm",
+        about: "an LSTM cell (PyTorch's nn.LSTM equations, forget bias 1) with the same output head",
+        recurrent: true,
+        article: ARTICLE_RECURRENT,
+        build: |h, _, rng| {
+            Ok(Box::new(rnn::Lstm::new(
+                rnn::LstmConfig { hidden: h },
+                rng,
+            )?))
+        },
+        zeros: |h, _| Ok(Box::new(rnn::Lstm::zeros(rnn::LstmConfig { hidden: h })?)),
+        from_json: |j| Ok(Box::new(rnn::Lstm::from_json(j)?)),
+        param_count: |h, _| gated_params(4, h),
+        train_macs: |h, l| 12 * l * h * h,
+    },
+];
+
+/// A model kind: a handle on its row of [`KINDS`]. Serialised as its name.
+///
+/// ```
+/// use models::ModelKind;
+/// let gru: ModelKind = "gru".parse()?;
+/// assert_eq!(gru.name(), "gru");
+/// assert!(ModelKind::all().any(|k| k == gru));
+/// let e = "cnn".parse::<ModelKind>().unwrap_err().to_string();
+/// assert!(e.contains("unknown model kind `cnn`") && e.contains("rnn, dnn, irnn, gru, lstm"), "{e}");
+/// # Ok::<(), models::Error>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct ModelKind(&'static KindInfo);
+
+impl ModelKind {
+    /// Every registered kind, in registry order.
+    pub fn all() -> impl Iterator<Item = ModelKind> {
+        KINDS.iter().map(ModelKind)
+    }
+
+    /// The kind called `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<ModelKind> {
+        KINDS.iter().find(|k| k.name == name).map(ModelKind)
+    }
+
+    /// Every kind's name, comma-separated (for messages and `--help`).
+    pub fn names() -> String {
+        KINDS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The kind's row.
+    pub fn info(self) -> &'static KindInfo {
+        self.0
+    }
+
+    /// The kind's name.
+    pub fn name(self) -> &'static str {
+        self.0.name
+    }
+
+    /// The position of the kind's row in [`KINDS`].
+    pub fn index(self) -> usize {
+        KINDS
+            .iter()
+            .position(|k| std::ptr::eq(k, self.0))
+            .expect("a ModelKind points into KINDS")
+    }
+
+    /// A freshly initialised model of this kind for sequences of `length`
+    /// (used by the MLP; recurrent models take any length).
+    pub fn build(
+        self,
+        hidden: usize,
+        length: usize,
+        rng: &mut dyn RngCore,
+    ) -> Result<Box<dyn SequenceModel>> {
+        Ok((self.0.build)(hidden, length, rng)?)
+    }
+
+    /// A model of this kind with the given sizes and parameters (JSON keyed
+    /// by name); shapes and values are checked, the error names the key.
+    pub fn load(
+        self,
+        hidden: usize,
+        length: usize,
+        params: &serde_json::Value,
+    ) -> Result<Box<dyn SequenceModel>> {
+        let mut model = (self.0.zeros)(hidden, length)?;
+        model.params_mut().load_json(params)?;
+        Ok(model)
+    }
+
+    /// A model of this kind from bare parameter JSON, its sizes read from the
+    /// parameters' shapes.
+    pub fn from_json(self, params: &serde_json::Value) -> Result<Box<dyn SequenceModel>> {
+        Ok((self.0.from_json)(params)?)
+    }
+}
+
+impl PartialEq for ModelKind {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for ModelKind {}
+
+impl std::hash::Hash for ModelKind {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.name.hash(state);
+    }
+}
+
+impl PartialOrd for ModelKind {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ModelKind {
+    /// Registry order.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.index().cmp(&other.index())
+    }
+}
+
+impl fmt::Debug for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for ModelKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::from_name(s.trim()).ok_or_else(|| Error::UnknownKind {
+            name: s.to_string(),
+            known: Self::names(),
+        })
+    }
+}
+
+impl Serialize for ModelKind {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for ModelKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
