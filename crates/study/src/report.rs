@@ -1,0 +1,223 @@
+//! The report types written to `study.json` and `runs/*.json`, and the
+//! summary statistics over seeds.
+
+use nncore::{CurvePoint, GradFlow, Metrics};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Study, Variant};
+
+/// The schema tag of `study.json` (version 2: the study is the resolved
+/// study file, and each run names its hidden size).
+pub const SCHEMA: &str = "rnnstudy.study/2";
+
+/// One training run: a model, a length, a seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// The variant's label: the model and what differs from the article's
+    /// settings (e.g. `rnn clip 1`).
+    pub variant: String,
+    /// The variant: model, hidden, optimizer, lr_io, lr_rec, clip.
+    #[serde(flatten)]
+    pub settings: Variant,
+    /// Sequence length.
+    pub length: usize,
+    /// Training seed.
+    pub seed: u64,
+    /// Iterations done (fewer than asked if the run diverged).
+    pub iters: usize,
+    /// Training time in seconds (evaluation excluded).
+    pub wall_s: f64,
+    /// Held-out evaluation time in seconds.
+    pub eval_s: f64,
+    /// Updates whose gradient was clipped.
+    pub clipped_updates: usize,
+    /// One point every `eval_every` iterations.
+    pub curve: Vec<CurvePoint>,
+    /// Held-out metrics at the end.
+    #[serde(rename = "final")]
+    pub final_metrics: Metrics,
+    /// First evaluated iteration with held-out accuracy >= 0.90.
+    pub iters_to_90: Option<usize>,
+    /// First evaluated iteration with held-out accuracy >= 0.95.
+    pub iters_to_95: Option<usize>,
+    /// Whether a NaN or infinity appeared (the run stopped there).
+    pub diverged: bool,
+    /// The iteration at which it appeared.
+    pub diverged_at: Option<usize>,
+    /// Gradient flow `‖∂E/∂h_t‖` of the whole loss at the start, middle and
+    /// end of training (null for the dnn). Every step has its own error term,
+    /// so this stays roughly flat even when gradients vanish.
+    pub grad_flow: Option<Vec<GradFlow>>,
+    /// The same for the last step's error alone, `‖∂E_{L−1}/∂h_t‖`: how far
+    /// the error signal from the end of the sequence reaches back. Vanishing
+    /// shows as geometric decay from `t = L−1` back, exploding as growth.
+    pub grad_flow_last: Option<Vec<GradFlow>>,
+}
+
+impl RunReport {
+    /// The file name of this run's own JSON.
+    pub fn file_name(&self) -> String {
+        run_file_name(&self.variant, self.length, self.seed)
+    }
+}
+
+/// `runs/<variant>_L<length>_seed<seed>.json`, the variant's label with
+/// spaces and slashes as `_` and `-`.
+pub fn run_file_name(variant: &str, length: usize, seed: u64) -> String {
+    let v: String = variant
+        .chars()
+        .map(|c| match c {
+            ' ' => '_',
+            '/' => '-',
+            c => c,
+        })
+        .collect();
+    format!("{v}_L{length}_seed{seed}.json")
+}
+
+/// Statistics over the seeds of one (model, length).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryRow {
+    /// The variant's label.
+    pub variant: String,
+    /// The variant: model, hidden, optimizer, lr_io, lr_rec, clip.
+    #[serde(flatten)]
+    pub settings: Variant,
+    /// Sequence length.
+    pub length: usize,
+    /// Number of seeds.
+    pub seeds: usize,
+    /// Mean final held-out accuracy over seeds.
+    pub heldout_acc_mean: f64,
+    /// Its sample standard deviation (n − 1; 0 for one seed).
+    pub heldout_acc_std: f64,
+    /// Lowest final held-out accuracy over seeds.
+    pub heldout_acc_min: f64,
+    /// Highest final held-out accuracy over seeds.
+    pub heldout_acc_max: f64,
+    /// Mean final exact-match rate.
+    pub heldout_exact_mean: f64,
+    /// Accuracy of answering each position's most frequent held-out label.
+    pub majority_baseline: f64,
+    /// Seeds that reached 0.90 held-out accuracy.
+    pub reached_90: usize,
+    /// Median of `iters_to_90` over the seeds that reached it.
+    pub iters_to_90_median: Option<f64>,
+    /// Seeds that reached 0.95.
+    pub reached_95: usize,
+    /// Median of `iters_to_95` over the seeds that reached it.
+    pub iters_to_95_median: Option<f64>,
+    /// Mean training seconds per run.
+    pub wall_s_mean: f64,
+    /// Runs that diverged.
+    pub diverged: usize,
+}
+
+/// Timing of the whole study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    /// Wall time of the whole study, seconds.
+    pub total_wall_s: f64,
+    /// Sum of the runs' training time.
+    pub train_s: f64,
+    /// Sum of the runs' evaluation time.
+    pub eval_s: f64,
+    /// Worker threads used.
+    pub threads: usize,
+}
+
+/// `study.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudyReport {
+    /// [`SCHEMA`].
+    pub schema: String,
+    /// The study, resolved (what `study.toml` in the folder holds).
+    pub config: Study,
+    /// Every run, ordered by model, length, seed.
+    pub runs: Vec<RunReport>,
+    /// One row per (model, length).
+    pub summary: Vec<SummaryRow>,
+    /// The verdict, computed from the summary.
+    pub verdict: Vec<String>,
+    /// Timing (machine-dependent; everything else is reproducible).
+    pub timing: Timing,
+}
+
+/// Mean and sample standard deviation.
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = v.iter().sum::<f64>() / n;
+    let std = if v.len() > 1 {
+        (v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0)).sqrt()
+    } else {
+        0.0
+    };
+    (mean, std)
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    Some(if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        0.5 * (v[m - 1] + v[m])
+    })
+}
+
+/// One summary row from the runs of one (model, length).
+pub fn summarise(
+    variant: &Variant,
+    length: usize,
+    runs: &[&RunReport],
+    majority_baseline: f64,
+) -> SummaryRow {
+    let acc: Vec<f64> = runs.iter().map(|r| r.final_metrics.heldout_acc).collect();
+    let (heldout_acc_mean, heldout_acc_std) = mean_std(&acc);
+    let exact: Vec<f64> = runs.iter().map(|r| r.final_metrics.heldout_exact).collect();
+    let to = |f: fn(&RunReport) -> Option<usize>| -> Vec<f64> {
+        runs.iter().filter_map(|r| f(r)).map(|v| v as f64).collect()
+    };
+    let t90 = to(|r| r.iters_to_90);
+    let t95 = to(|r| r.iters_to_95);
+    SummaryRow {
+        variant: variant.label(),
+        settings: *variant,
+        length,
+        seeds: runs.len(),
+        heldout_acc_mean,
+        heldout_acc_std,
+        heldout_acc_min: acc.iter().copied().fold(f64::INFINITY, f64::min),
+        heldout_acc_max: acc.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        heldout_exact_mean: mean_std(&exact).0,
+        majority_baseline,
+        reached_90: t90.len(),
+        iters_to_90_median: median(t90),
+        reached_95: t95.len(),
+        iters_to_95_median: median(t95),
+        wall_s_mean: mean_std(&runs.iter().map(|r| r.wall_s).collect::<Vec<_>>()).0,
+        diverged: runs.iter().filter(|r| r.diverged).count(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statistics() {
+        let (m, s) = mean_std(&[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(m, 2.5);
+        assert!((s - (5.0f64 / 3.0).sqrt()).abs() < 1e-15);
+        assert_eq!(mean_std(&[0.7]), (0.7, 0.0));
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(vec![4.0, 1.0]), Some(2.5));
+        assert_eq!(median(vec![]), None);
+    }
+}
