@@ -1,37 +1,30 @@
-//! Criterion benchmarks: one training iteration of each model, held-out
-//! evaluation, pool generation, and a large matrix product as the machine's
-//! reference peak.
+//! Criterion benchmarks: one training iteration of every registered model
+//! kind, held-out evaluation, pool generation, and a large matrix product as
+//! the machine's reference peak.
 #![allow(missing_docs)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use models::ModelKind;
 use ndarray::{Array2, linalg::general_mat_mul};
-use nncore::{SequenceModel, Sgd, Trainer};
 use std::hint::black_box;
 
 fn training_iteration(c: &mut Criterion) {
     let mut g = c.benchmark_group("train_iter");
     for len in [8, 16, 32] {
         let d = bench::data(len, 64);
-        let mut m = bench::elman();
-        let mut t = Trainer::new(Sgd::article());
-        let mut i = 0;
         g.throughput(Throughput::Elements(len as u64));
-        g.bench_function(format!("elman_L{len}"), |b| {
-            b.iter(|| {
-                let (x, y) = d.sample(i % d.len());
-                i += 1;
-                black_box(t.step(&mut m, x, y).unwrap())
-            })
-        });
-        let mut m = bench::mlp(len);
-        let mut t = Trainer::new(Sgd::new(0.1, 0.1).unwrap());
-        g.bench_function(format!("mlp_L{len}"), |b| {
-            b.iter(|| {
-                let (x, y) = d.sample(i % d.len());
-                i += 1;
-                black_box(t.step(&mut m, x, y).unwrap())
-            })
-        });
+        for kind in ModelKind::all() {
+            let mut m = bench::model(kind, len);
+            let mut t = bench::trainer(kind);
+            let mut i = 0;
+            g.bench_function(format!("{kind}_L{len}"), |b| {
+                b.iter(|| {
+                    let (x, y) = d.sample(i % d.len());
+                    i += 1;
+                    black_box(t.step(m.as_mut(), x, y).unwrap())
+                })
+            });
+        }
     }
     g.finish();
 }
@@ -40,14 +33,12 @@ fn evaluation(c: &mut Criterion) {
     let mut g = c.benchmark_group("eval_2000");
     g.sample_size(20);
     let d = bench::data(32, 2000);
-    let m = bench::elman();
-    g.bench_function("elman_L32", |b| {
-        b.iter(|| black_box(m.predict_batch(d.inputs()).unwrap()))
-    });
-    let m = bench::mlp(32);
-    g.bench_function("mlp_L32", |b| {
-        b.iter(|| black_box(m.predict_batch(d.inputs()).unwrap()))
-    });
+    for kind in ModelKind::all() {
+        let m = bench::model(kind, 32);
+        g.bench_function(format!("{kind}_L32"), |b| {
+            b.iter(|| black_box(m.predict_batch(d.inputs()).unwrap()))
+        });
+    }
     g.finish();
 }
 

@@ -1,15 +1,44 @@
-//! Criterion benchmarks of the rnnstudy models and data generator.
+//! Benchmark fixtures and the roofline of the rnnstudy models, every list of
+//! models derived from the registry ([`models::ModelKind::all`]).
 //!
-//! Run them with `cargo bench -p bench`. This library only holds the
-//! shared fixtures the benchmarks use.
+//! Run the criterion benchmarks with `cargo bench -p bench`, and the
+//! roofline table with `cargo xtask roofline`.
+//!
+//! ```
+//! let kind: models::ModelKind = "lstm".parse()?;
+//! let mut model = bench::model(kind, 8);
+//! let data = bench::data(8, 4);
+//! let mut trainer = bench::trainer(kind);
+//! let (x, y) = data.sample(0);
+//! assert!(trainer.step(model.as_mut(), x, y)?.loss.is_finite());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![warn(missing_docs)]
 
-use rnn::{ElmanConfig, ElmanRnn, Gru, GruConfig, Lstm, LstmConfig};
+pub mod roofline;
+
+use models::ModelKind;
+use nncore::{Optimizer, SequenceModel, Trainer};
 use seqdata::{AlternatingSign, Dataset, Stream, seeded_rng};
 
-/// An article-sized Elman RNN (H = 100) with a fixed seed.
-pub fn elman() -> ElmanRnn {
-    ElmanRnn::new(ElmanConfig::default(), &mut seeded_rng(0, Stream::Init)).expect("valid config")
+/// The article's hidden size, used by every fixture.
+pub const HIDDEN: usize = 100;
+
+/// A model of `kind` with the article's hidden size, for sequences of `len`,
+/// from a fixed seed.
+pub fn model(kind: ModelKind, len: usize) -> Box<dyn SequenceModel> {
+    kind.build(HIDDEN, len, &mut seeded_rng(0, Stream::Init))
+        .expect("registered kinds build at the article's size")
+}
+
+/// The kind's article optimiser (SGD at its rates), as a trainer.
+pub fn trainer(kind: ModelKind) -> Trainer<Box<dyn Optimizer>> {
+    Trainer::new(
+        kind.info()
+            .article
+            .build()
+            .expect("article rates are valid"),
+    )
 }
 
 /// `n` held-out sequences of length `len`.
@@ -17,28 +46,4 @@ pub fn data(len: usize, n: usize) -> Dataset {
     AlternatingSign::new(len)
         .and_then(|t| t.heldout(n, 0))
         .expect("valid sizes")
-}
-
-/// The article's MLP for sequences of `len`, with a fixed seed.
-pub fn mlp(len: usize) -> dnn::Mlp {
-    dnn::Mlp::new(
-        dnn::MlpConfig::for_length(len),
-        &mut seeded_rng(0, Stream::Init),
-    )
-    .expect("valid config")
-}
-
-/// An IRNN (ReLU, identity-initialised Elman RNN), H = 100, fixed seed.
-pub fn irnn() -> ElmanRnn {
-    ElmanRnn::new(ElmanConfig::irnn(100), &mut seeded_rng(0, Stream::Init)).expect("valid config")
-}
-
-/// A GRU, H = 100, fixed seed.
-pub fn gru() -> Gru {
-    Gru::new(GruConfig { hidden: 100 }, &mut seeded_rng(0, Stream::Init)).expect("valid config")
-}
-
-/// An LSTM, H = 100, fixed seed.
-pub fn lstm() -> Lstm {
-    Lstm::new(LstmConfig { hidden: 100 }, &mut seeded_rng(0, Stream::Init)).expect("valid config")
 }

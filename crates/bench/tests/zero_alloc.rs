@@ -1,9 +1,11 @@
-//! A steady-state training iteration allocates nothing on the heap, for every
-//! model (SPEC §5: allocation and call overhead dominate at batch size 1).
+//! A steady-state training iteration allocates nothing on the heap, for
+//! every registered model kind (SPEC §5: allocation and call overhead
+//! dominate at batch size 1).
 //!
 //! dhat's counting allocator is this test binary's global allocator; the
 //! test is a single function because only one dhat profiler may run at once.
 
+use models::ModelKind;
 use nncore::{ClipNorm, SequenceModel, Sgd, Trainer};
 
 #[global_allocator]
@@ -46,19 +48,14 @@ fn no_heap_allocation_in_a_steady_state_training_iteration() {
     let mut report = Vec::new();
     for len in [8, 32] {
         for clip in [false, true] {
-            let models: Vec<(&str, Box<dyn SequenceModel>)> = vec![
-                ("elman", Box::new(bench::elman())),
-                ("irnn", Box::new(bench::irnn())),
-                ("gru", Box::new(bench::gru())),
-                ("lstm", Box::new(bench::lstm())),
-                ("mlp", Box::new(bench::mlp(len))),
-            ];
-            for (name, mut m) in models {
+            for kind in ModelKind::all() {
+                let mut m = bench::model(kind, len);
                 let n = steady_state_allocations(m.as_mut(), len, clip);
-                report.push(format!("{name} L={len} clip={clip}: {n} allocations"));
+                report.push(format!("{kind} L={len} clip={clip}: {n} allocations"));
             }
         }
     }
+    assert_eq!(report.len(), 4 * ModelKind::all().count());
     let bad: Vec<&String> = report
         .iter()
         .filter(|r| !r.ends_with(": 0 allocations"))

@@ -386,6 +386,52 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Parses one sequence: numbers separated by commas and/or whitespace, each
+/// a finite number, at most [`crate::MAX_LENGTH`] of them. `origin` names
+/// the sequence in messages (`--x`, `stdin line 3`).
+pub fn parse_sequence(text: &str, origin: &str) -> Result<Vec<f64>> {
+    if text.trim().is_empty() {
+        fail!("{origin}: no numbers: give a sequence such as 0.3,0.9,0.1");
+    }
+    let mut out = Vec::new();
+    let pieces: Vec<&str> = text.split(',').collect();
+    let n_pieces = pieces.len();
+    for (k, piece) in pieces.into_iter().enumerate() {
+        let piece = piece.trim();
+        if piece.is_empty() {
+            // A trailing comma is harmless; an empty value inside is a typo.
+            if k + 1 == n_pieces && k > 0 {
+                continue;
+            }
+            fail!(
+                "{origin}: value {} is empty (two commas in a row?)",
+                out.len() + 1
+            );
+        }
+        for word in piece.split_whitespace() {
+            let i = out.len() + 1;
+            if i > crate::MAX_LENGTH {
+                fail!(
+                    "{origin}: more than {} values: the longest sequence accepted",
+                    crate::MAX_LENGTH
+                );
+            }
+            let shown: String = word.chars().take(24).collect();
+            let v: f64 = word
+                .parse()
+                .map_err(|_| format_err!("{origin}: value {i} `{shown}` is not a number"))?;
+            if !v.is_finite() {
+                fail!("{origin}: value {i} `{shown}` is not a finite number");
+            }
+            out.push(v);
+        }
+    }
+    if out.is_empty() {
+        fail!("{origin}: no numbers: give a sequence such as 0.3,0.9,0.1");
+    }
+    Ok(out)
+}
+
 /// The data set's CSV text.
 pub fn to_csv(d: &Dataset) -> String {
     let l = d.length();
@@ -548,6 +594,39 @@ mod tests {
             let f: Vec<f64> = line.split(',').map(|v| v.parse().unwrap()).collect();
             assert_eq!(&f[..3], d.sample(i).0);
             assert_eq!(&f[3..], d.sample(i).1);
+        }
+    }
+
+    #[test]
+    fn sequences_parse_with_commas_or_spaces() {
+        assert_eq!(
+            parse_sequence("0.3,0.9, 0.1", "--x").unwrap(),
+            vec![0.3, 0.9, 0.1]
+        );
+        assert_eq!(
+            parse_sequence(" 0.3  0.9\t0.1 ", "--x").unwrap(),
+            vec![0.3, 0.9, 0.1]
+        );
+        assert_eq!(parse_sequence("0.3,0.9,", "--x").unwrap(), vec![0.3, 0.9]);
+        assert_eq!(parse_sequence("-1e-3", "--x").unwrap(), vec![-0.001]);
+    }
+
+    #[test]
+    fn bad_sequences_are_named() {
+        for (text, want) in [
+            ("", "no numbers"),
+            ("0.1,,0.2", "value 2 is empty"),
+            (",0.1", "value 1 is empty"),
+            ("0.1,abc", "value 2 `abc` is not a number"),
+            ("0.1 nan", "value 2 `nan` is not a finite number"),
+            ("inf", "value 1 `inf` is not a finite number"),
+            ("1e999", "value 1 `1e999` is not a finite number"),
+        ] {
+            let e = parse_sequence(text, "stdin line 3")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{e:?} should contain {want:?}");
+            assert!(e.starts_with("stdin line 3"), "{e}");
         }
     }
 

@@ -51,7 +51,9 @@ pub use config::{
     SeedsDef, Study, StudyFile, Variant, VariantDef, differences, parse_seeds,
 };
 pub use plan::Job;
-pub use report::{RunReport, SCHEMA, StudyReport, SummaryRow, Timing, mean_std, run_file_name};
+pub use report::{
+    RunReport, SCHEMA, StudyReport, SummaryRow, Timing, mean_std, run_file_name, summarise,
+};
 pub use run::{ReportDir, RunOptions, STUDY_FILE, run, run_report, train_job};
 
 /// What can go wrong defining or running a study.

@@ -42,16 +42,20 @@ impl Default for RunOptions<'_> {
     }
 }
 
-/// Trains one job on its pool, seeded by the job's seed, and evaluates it on
-/// `heldout`. Returns the report and the trained model.
+/// Trains one run: the job's model on a training pool of `pool_size`
+/// sequences, every random number from the job's seed (pool, sampling order
+/// and initial weights on their own ChaCha8 streams), on `schedule`,
+/// evaluated on `heldout`. Returns what happened and the trained model.
+/// (A study calls it for every job; `cargo xtask train` for one.)
 pub fn train_job(
     job: &Job,
-    study: &Study,
+    pool_size: usize,
+    schedule: &nncore::Schedule,
     heldout: &Dataset,
     observer: &mut impl Observer,
 ) -> Result<(Outcome, Box<dyn SequenceModel>)> {
     let task = AlternatingSign::new(job.length)?;
-    let pool = task.generate(study.pool_size, &mut seeded_rng(job.seed, Stream::Pool))?;
+    let pool = task.generate(pool_size, &mut seeded_rng(job.seed, Stream::Pool))?;
     let mut order = seeded_rng(job.seed, Stream::Sampling);
     let v = job.variant;
     let mut model = v.model.build(
@@ -66,7 +70,7 @@ pub fn train_job(
         &pool,
         &mut order,
         heldout,
-        &study.schedule,
+        schedule,
         observer,
     )?;
     Ok((outcome, model))
@@ -280,6 +284,9 @@ fn execute(study: &Study, dir: &ReportDir, options: &RunOptions<'_>) -> Result<S
     }
     let jobs = study.jobs();
     let done = dir.finished_runs(&jobs);
+    for _ in done.iter().flatten() {
+        (options.progress)(study.schedule.iters as u64);
+    }
     let mut schedule: Vec<Job> = jobs
         .iter()
         .zip(&done)
@@ -308,20 +315,26 @@ fn execute(study: &Study, dir: &ReportDir, options: &RunOptions<'_>) -> Result<S
                 report: options.progress,
                 last: 0,
             };
-            let r = train_job(job, study, &heldout[&job.length], &mut progress)
-                .map(|(outcome, _)| run_report(job, outcome))
-                .map_err(|e| {
-                    e.context(format!(
-                        "run {} L={} seed={}",
-                        job.variant.label(),
-                        job.length,
-                        job.seed
-                    ))
-                })
-                .and_then(|r| {
-                    dir.write_json(&format!("runs/{}", job.file_name()), &r)?;
-                    Ok(r)
-                });
+            let r = train_job(
+                job,
+                study.pool_size,
+                &study.schedule,
+                &heldout[&job.length],
+                &mut progress,
+            )
+            .map(|(outcome, _)| run_report(job, outcome))
+            .map_err(|e| {
+                e.context(format!(
+                    "run {} L={} seed={}",
+                    job.variant.label(),
+                    job.length,
+                    job.seed
+                ))
+            })
+            .and_then(|r| {
+                dir.write_json(&format!("runs/{}", job.file_name()), &r)?;
+                Ok(r)
+            });
             *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
         }
     });
