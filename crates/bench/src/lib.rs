@@ -4,12 +4,12 @@
 //! shared fixtures the benchmarks use.
 #![warn(missing_docs)]
 
-use rnn::{ElmanConfig, ElmanRnn, Gru, GruConfig, Lstm, LstmConfig};
+use rnn::{Elman, ElmanRnn, Gru, GruCell, Lstm, LstmCell};
 use seqdata::{AlternatingSign, Dataset, Stream, seeded_rng};
 
 /// An article-sized Elman RNN (H = 100) with a fixed seed.
 pub fn elman() -> ElmanRnn {
-    ElmanRnn::new(ElmanConfig::default(), &mut seeded_rng(0, Stream::Init)).expect("valid config")
+    ElmanRnn::new(Elman::article(100), &mut seeded_rng(0, Stream::Init)).expect("valid config")
 }
 
 /// `n` held-out sequences of length `len`.
@@ -30,15 +30,15 @@ pub fn mlp(len: usize) -> dnn::Mlp {
 
 /// An IRNN (ReLU, identity-initialised Elman RNN), H = 100, fixed seed.
 pub fn irnn() -> ElmanRnn {
-    ElmanRnn::new(ElmanConfig::irnn(100), &mut seeded_rng(0, Stream::Init)).expect("valid config")
+    ElmanRnn::new(Elman::irnn(100), &mut seeded_rng(0, Stream::Init)).expect("valid config")
 }
 
 /// A GRU, H = 100, fixed seed.
 pub fn gru() -> Gru {
-    Gru::new(GruConfig { hidden: 100 }, &mut seeded_rng(0, Stream::Init)).expect("valid config")
+    Gru::new(GruCell::new(100), &mut seeded_rng(0, Stream::Init)).expect("valid config")
 }
 
 /// An LSTM, H = 100, fixed seed.
 pub fn lstm() -> Lstm {
-    Lstm::new(LstmConfig { hidden: 100 }, &mut seeded_rng(0, Stream::Init)).expect("valid config")
+    Lstm::new(LstmCell::new(100), &mut seeded_rng(0, Stream::Init)).expect("valid config")
 }
