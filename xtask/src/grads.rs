@@ -111,11 +111,8 @@ mod tests {
     use seqdata::{Stream, seeded_rng};
 
     fn rnn_params(h: usize) -> Value {
-        let m = rnn::ElmanRnn::new(
-            rnn::ElmanConfig::with_hidden(h),
-            &mut seeded_rng(1, Stream::Init),
-        )
-        .unwrap();
+        let m =
+            rnn::ElmanRnn::new(rnn::Elman::article(h), &mut seeded_rng(1, Stream::Init)).unwrap();
         m.params().to_json()
     }
 

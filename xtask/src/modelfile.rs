@@ -712,7 +712,7 @@ pub(crate) mod tests {
             (
                 dnn.clone(),
                 |v| v["model"] = "rnn".into(),
-                "parameter `b` is missing",
+                "parameter `W_out` is missing",
             ),
         ];
         for (mut v, edit, want) in cases {

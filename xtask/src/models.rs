@@ -57,13 +57,10 @@ impl ModelKind {
         rng: &mut R,
     ) -> nncore::Result<Box<dyn SequenceModel>> {
         Ok(match self {
-            Self::Rnn => Box::new(rnn::ElmanRnn::new(
-                rnn::ElmanConfig::with_hidden(hidden),
-                rng,
-            )?),
-            Self::Irnn => Box::new(rnn::ElmanRnn::new(rnn::ElmanConfig::irnn(hidden), rng)?),
-            Self::Gru => Box::new(rnn::Gru::new(rnn::GruConfig { hidden }, rng)?),
-            Self::Lstm => Box::new(rnn::Lstm::new(rnn::LstmConfig { hidden }, rng)?),
+            Self::Rnn => Box::new(rnn::ElmanRnn::new(rnn::Elman::article(hidden), rng)?),
+            Self::Irnn => Box::new(rnn::ElmanRnn::new(rnn::Elman::irnn(hidden), rng)?),
+            Self::Gru => Box::new(rnn::Gru::new(rnn::GruCell::new(hidden), rng)?),
+            Self::Lstm => Box::new(rnn::Lstm::new(rnn::LstmCell::new(hidden), rng)?),
             Self::Dnn => Box::new(dnn::Mlp::new(dnn::MlpConfig { length, hidden }, rng)?),
         })
     }
@@ -71,13 +68,22 @@ impl ModelKind {
     /// A model from its parameters as JSON.
     pub fn load_json(self, json: &serde_json::Value) -> Result<Box<dyn SequenceModel>> {
         Ok(match self {
-            Self::Rnn => Box::new(rnn::ElmanRnn::from_json(json).context("rnn parameters")?),
+            Self::Rnn => Box::new(
+                rnn::ElmanRnn::from_json(json, |h| Ok(rnn::Elman::article(h)))
+                    .context("rnn parameters")?,
+            ),
             Self::Irnn => Box::new(
-                rnn::ElmanRnn::from_json_with(json, rnn::HiddenActivation::Relu)
+                rnn::ElmanRnn::from_json(json, |h| Ok(rnn::Elman::irnn(h)))
                     .context("irnn parameters")?,
             ),
-            Self::Gru => Box::new(rnn::Gru::from_json(json).context("gru parameters")?),
-            Self::Lstm => Box::new(rnn::Lstm::from_json(json).context("lstm parameters")?),
+            Self::Gru => Box::new(
+                rnn::Gru::from_json(json, |h| Ok(rnn::GruCell::new(h)))
+                    .context("gru parameters")?,
+            ),
+            Self::Lstm => Box::new(
+                rnn::Lstm::from_json(json, |h| Ok(rnn::LstmCell::new(h)))
+                    .context("lstm parameters")?,
+            ),
             Self::Dnn => Box::new(dnn::Mlp::from_json(json).context("dnn parameters")?),
         })
     }

@@ -55,6 +55,32 @@ const fn gated_params(g: usize, h: usize) -> usize {
     g * h + g * h * h + 2 * g * h + h + 1
 }
 
+/// A fresh recurrent model of `cell`.
+fn recurrent<C: rnn::Cell + 'static>(
+    cell: C,
+    rng: &mut dyn RngCore,
+) -> nncore::Result<Box<dyn SequenceModel>> {
+    Ok(Box::new(rnn::Recurrent::new(cell, rng)?))
+}
+
+/// A zero recurrent model of `cell`.
+fn recurrent_zeros<C: rnn::Cell + 'static>(cell: C) -> nncore::Result<Box<dyn SequenceModel>> {
+    Ok(Box::new(rnn::Recurrent::zeros(cell)?))
+}
+
+/// A recurrent model from bare parameter JSON, its cell made by `cell(H)`.
+fn recurrent_json<C: rnn::Cell + 'static>(
+    json: &serde_json::Value,
+    cell: fn(usize) -> C,
+) -> nncore::Result<Box<dyn SequenceModel>> {
+    Ok(Box::new(rnn::Recurrent::from_json(json, |h| Ok(cell(h)))?))
+}
+
+/// The MLP's configuration for `hidden` units and `length`.
+fn mlp(hidden: usize, length: usize) -> dnn::MlpConfig {
+    dnn::MlpConfig { length, hidden }
+}
+
 /// Every model kind, in the order the command line lists them.
 pub static KINDS: &[KindInfo] = &[
     KindInfo {
@@ -62,18 +88,9 @@ pub static KINDS: &[KindInfo] = &[
         about: "the article's gate-less Elman RNN (tanh, hidden 100, sigmoid output per step)",
         recurrent: true,
         article: ARTICLE_RECURRENT,
-        build: |h, _, rng| {
-            Ok(Box::new(rnn::ElmanRnn::new(
-                rnn::ElmanConfig::with_hidden(h),
-                rng,
-            )?))
-        },
-        zeros: |h, _| {
-            Ok(Box::new(rnn::ElmanRnn::zeros(
-                rnn::ElmanConfig::with_hidden(h),
-            )?))
-        },
-        from_json: |j| Ok(Box::new(rnn::ElmanRnn::from_json(j)?)),
+        build: |h, _, rng| recurrent(rnn::Elman::article(h), rng),
+        zeros: |h, _| recurrent_zeros(rnn::Elman::article(h)),
+        from_json: |j| recurrent_json(j, rnn::Elman::article),
         param_count: |h, _| h + h * h + h + h + 1,
         train_macs: |h, l| 3 * l * h * h,
     },
@@ -82,43 +99,20 @@ pub static KINDS: &[KindInfo] = &[
         about: "the article's MLP: input L, hidden 100 ReLU, output L sigmoid",
         recurrent: false,
         article: OptimizerSpec::sgd(0.1, 0.1),
-        build: |h, l, rng| {
-            Ok(Box::new(dnn::Mlp::new(
-                dnn::MlpConfig {
-                    length: l,
-                    hidden: h,
-                },
-                rng,
-            )?))
-        },
-        zeros: |h, l| {
-            Ok(Box::new(dnn::Mlp::zeros(dnn::MlpConfig {
-                length: l,
-                hidden: h,
-            })?))
-        },
+        build: |h, l, rng| Ok(Box::new(dnn::Mlp::new(mlp(h, l), rng)?)),
+        zeros: |h, l| Ok(Box::new(dnn::Mlp::zeros(mlp(h, l))?)),
         from_json: |j| Ok(Box::new(dnn::Mlp::from_json(j)?)),
         param_count: |h, l| 2 * l * h + h + l,
         train_macs: |h, l| 6 * l * h,
     },
     KindInfo {
         name: "irnn",
-        about: "the Elman RNN with ReLU units and W initialised to the identity (article's W_in)",
+        about: "the Elman RNN with ReLU units and W = I (the article's W_in ~ N(0, 1), not Le et al.'s)",
         recurrent: true,
         article: ARTICLE_RECURRENT,
-        build: |h, _, rng| {
-            Ok(Box::new(rnn::ElmanRnn::new(
-                rnn::ElmanConfig::irnn(h),
-                rng,
-            )?))
-        },
-        zeros: |h, _| Ok(Box::new(rnn::ElmanRnn::zeros(rnn::ElmanConfig::irnn(h))?)),
-        from_json: |j| {
-            Ok(Box::new(rnn::ElmanRnn::from_json_with(
-                j,
-                rnn::HiddenActivation::Relu,
-            )?))
-        },
+        build: |h, _, rng| recurrent(rnn::Elman::irnn(h), rng),
+        zeros: |h, _| recurrent_zeros(rnn::Elman::irnn(h)),
+        from_json: |j| recurrent_json(j, rnn::Elman::irnn),
         param_count: |h, _| h + h * h + h + h + 1,
         train_macs: |h, l| 3 * l * h * h,
     },
@@ -127,9 +121,9 @@ pub static KINDS: &[KindInfo] = &[
         about: "a GRU cell (PyTorch's nn.GRU equations) with the same output head",
         recurrent: true,
         article: ARTICLE_RECURRENT,
-        build: |h, _, rng| Ok(Box::new(rnn::Gru::new(rnn::GruConfig { hidden: h }, rng)?)),
-        zeros: |h, _| Ok(Box::new(rnn::Gru::zeros(rnn::GruConfig { hidden: h })?)),
-        from_json: |j| Ok(Box::new(rnn::Gru::from_json(j)?)),
+        build: |h, _, rng| recurrent(rnn::GruCell::new(h), rng),
+        zeros: |h, _| recurrent_zeros(rnn::GruCell::new(h)),
+        from_json: |j| recurrent_json(j, rnn::GruCell::new),
         param_count: |h, _| gated_params(3, h),
         train_macs: |h, l| 9 * l * h * h,
     },
@@ -138,14 +132,9 @@ pub static KINDS: &[KindInfo] = &[
         about: "an LSTM cell (PyTorch's nn.LSTM equations, forget bias 1) with the same output head",
         recurrent: true,
         article: ARTICLE_RECURRENT,
-        build: |h, _, rng| {
-            Ok(Box::new(rnn::Lstm::new(
-                rnn::LstmConfig { hidden: h },
-                rng,
-            )?))
-        },
-        zeros: |h, _| Ok(Box::new(rnn::Lstm::zeros(rnn::LstmConfig { hidden: h })?)),
-        from_json: |j| Ok(Box::new(rnn::Lstm::from_json(j)?)),
+        build: |h, _, rng| recurrent(rnn::LstmCell::new(h), rng),
+        zeros: |h, _| recurrent_zeros(rnn::LstmCell::new(h)),
+        from_json: |j| recurrent_json(j, rnn::LstmCell::new),
         param_count: |h, _| gated_params(4, h),
         train_macs: |h, l| 12 * l * h * h,
     },

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use nncore::{SequenceModel, Sgd, Trainer, score};
 use rand::Rng;
-use rnn::{ElmanConfig, ElmanRnn};
+use rnn::{Elman, ElmanRnn};
 use seqdata::{AlternatingSign, DEFAULT_HELDOUT_SEED, Stream, seeded_rng};
 
 const LENGTH: usize = 8;
@@ -32,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The article's model (hidden 100, tanh) and optimiser (SGD, 0.1 for
     // W_in/W_out/b_out, 0.001 for W/b).
-    let mut model = ElmanRnn::new(ElmanConfig::default(), &mut seeded_rng(SEED, Stream::Init))?;
+    let mut model = ElmanRnn::new(Elman::default(), &mut seeded_rng(SEED, Stream::Init))?;
     let mut trainer = Trainer::new(Sgd::article());
     let mut order = seeded_rng(SEED, Stream::Sampling);
     for iter in 1..=ITERS {

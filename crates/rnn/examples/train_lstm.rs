@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use nncore::{Adam, SequenceModel, Trainer, score};
 use rand::Rng;
-use rnn::{Lstm, LstmConfig};
+use rnn::{Lstm, LstmCell};
 use seqdata::{AlternatingSign, DEFAULT_HELDOUT_SEED, Stream, seeded_rng};
 
 const LENGTH: usize = 8;
@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pool = task.training_pool(SEED)?;
     let heldout = task.heldout(2_000, DEFAULT_HELDOUT_SEED)?;
 
-    let mut model = Lstm::new(LstmConfig::default(), &mut seeded_rng(SEED, Stream::Init))?;
+    let mut model = Lstm::new(LstmCell::default(), &mut seeded_rng(SEED, Stream::Init))?;
     let mut trainer = Trainer::new(Adam::new(0.01, 0.01)?);
     let mut order = seeded_rng(SEED, Stream::Sampling);
     for iter in 1..=ITERS {

@@ -254,11 +254,8 @@ mod tests {
     fn last_step_flow_decays_back_from_the_end_when_w_is_small() {
         // A contracting recurrence (‖W‖ well below 1): the last step's error
         // signal must shrink geometrically going back.
-        let mut m = rnn::ElmanRnn::new(
-            rnn::ElmanConfig::with_hidden(20),
-            &mut seeded_rng(1, Stream::Init),
-        )
-        .unwrap();
+        let mut m =
+            rnn::ElmanRnn::new(rnn::Elman::article(20), &mut seeded_rng(1, Stream::Init)).unwrap();
         let w = m.params().index_of("W").unwrap();
         m.params_mut()
             .value_mut(w)

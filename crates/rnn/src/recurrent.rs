@@ -1,0 +1,311 @@
+//! [`Recurrent`]: one generic sequence model around any [`Cell`].
+
+use ndarray::{Array2, ArrayView2, Axis, s};
+use rand::Rng;
+
+use nncore::activation::sigmoid;
+use nncore::init::fill_scaled_normal;
+use nncore::linalg::{axpy, dot, norm};
+use nncore::model::{check_batch, check_sequence};
+use nncore::{Error, ParamGroup, ParamSet, Result, SequenceModel};
+
+use crate::cell::Cell;
+
+/// A recurrent network: a [`Cell`] run over the sequence, with a sigmoid
+/// output per time step, trained by full BPTT with the gradients of every
+/// step summed into one update per sequence. Row-vector convention:
+///
+/// ```text
+/// h_t = cell(x_t, h_{t-1}),   h_{-1} = 0
+/// y_t = sigmoid(h_t W_out + b_out)
+/// E   = Σ_t ½ (y_t − label_t)²
+/// ```
+///
+/// Parameters: the cell's blocks ([`Cell::blocks`]), then the head's `W_out`
+/// `[H, 1]` and `b_out` `[1]`, both in [`ParamGroup::InputOutput`]. That
+/// order is the flat buffer's, which the optimisers and gradient clipping
+/// walk.
+///
+/// The model owns the buffers (hidden states, outputs, deltas), the time
+/// loop, the head and its gradients, the loss, `‖∂E/∂h_t‖` and batched
+/// prediction; the cell owns its step maths. The hot path never allocates
+/// once the buffers have grown to the longest sequence seen.
+#[derive(Debug, Clone)]
+pub struct Recurrent<C: Cell> {
+    cell: C,
+    params: ParamSet,
+    /// Entries of the cell's blocks: where the head's `W_out` starts.
+    cell_len: usize,
+    /// `(L + 1) × H`: row 0 is `h_{-1} = 0`, row `t + 1` is `h_t`.
+    hs: Array2<f64>,
+    /// What the cell keeps between its forward and backward steps.
+    tape: C::Tape,
+    /// `L` outputs `y_t`.
+    ys: Vec<f64>,
+    /// `L` output deltas `∂E/∂(h_t W_out + b_out)`.
+    dout: Vec<f64>,
+    /// `H`: `∂E/∂h_t` being formed.
+    dh: Vec<f64>,
+    /// `H`: `∂E/∂h_t` through step `t + 1`, from the cell's backward step.
+    carry: Vec<f64>,
+    /// `L`: `‖∂E/∂h_t‖`.
+    dh_norms: Vec<f64>,
+    /// `L`: one column of `H_prev`, gathered for the recurrent gradient.
+    hcol: Vec<f64>,
+    /// Length of the sequence in the buffers.
+    len: usize,
+}
+
+impl<C: Cell> Recurrent<C> {
+    /// A model with the cell's initialisation, drawn from `rng` in the
+    /// article's order: the cell's [`Cell::init_before_head`] (input
+    /// weights), then `W_out ~ N(0,1)/√H` (row-major), then
+    /// [`Cell::init_after_head`] (the recurrent matrix); `b_out = 0`.
+    /// Errors if the cell's settings are invalid ([`Cell::check`]).
+    pub fn new<R: Rng + ?Sized>(cell: C, rng: &mut R) -> Result<Self> {
+        let mut m = Self::zeros(cell)?;
+        let h = m.hidden();
+        let (cell_params, head) = m.params.values_mut().split_at_mut(m.cell_len);
+        m.cell.init_before_head(cell_params, rng);
+        fill_scaled_normal(&mut head[..h], h, rng);
+        m.cell.init_after_head(cell_params, rng);
+        Ok(m)
+    }
+
+    /// A model with every parameter zero (to be loaded, e.g. from JSON).
+    /// Errors if the cell's settings are invalid ([`Cell::check`]).
+    pub fn zeros(cell: C) -> Result<Self> {
+        cell.check()?;
+        let h = cell.hidden();
+        let mut blocks = cell.blocks();
+        let cell_len = blocks
+            .iter()
+            .map(|(_, shape, _)| shape.iter().product::<usize>())
+            .sum();
+        blocks.push(("W_out", vec![h, 1], ParamGroup::InputOutput));
+        blocks.push(("b_out", vec![1], ParamGroup::InputOutput));
+        Ok(Self {
+            params: ParamSet::new(blocks),
+            cell_len,
+            hs: Array2::zeros((1, h)),
+            tape: cell.tape(0),
+            ys: Vec::new(),
+            dout: Vec::new(),
+            dh: vec![0.0; h],
+            carry: vec![0.0; h],
+            dh_norms: Vec::new(),
+            hcol: Vec::new(),
+            len: 0,
+            cell,
+        })
+    }
+
+    /// A model from parameters as JSON (the keys and shapes of
+    /// [`ParamSet::to_json`]). The hidden size `H` is read from the head's
+    /// `W_out` (`H` rows), `cell(H)` makes the cell, and then every
+    /// parameter is loaded: shapes and values are checked and an error
+    /// names the offending key.
+    pub fn from_json(
+        json: &serde_json::Value,
+        cell: impl FnOnce(usize) -> Result<C>,
+    ) -> Result<Self> {
+        let rows = match json.get("W_out") {
+            Some(w) => w
+                .as_array()
+                .map(Vec::len)
+                .filter(|&n| n > 0)
+                .ok_or_else(|| Error::ShapeMismatch {
+                    name: "W_out".into(),
+                    expected: vec![1, 1],
+                    found: format!(
+                        "{w} (the [H, 1] output weights, H ≥ 1 rows, give the hidden size)"
+                    ),
+                })?,
+            None => {
+                // Name every key, as `ParamSet::load_json` does (a model of
+                // one unit has the same keys).
+                let expected = match cell(1).and_then(Self::zeros) {
+                    Ok(m) => m.params.names(),
+                    Err(_) => "W_out, b_out and the cell's parameters".into(),
+                };
+                return Err(Error::MissingParam {
+                    name: "W_out".into(),
+                    expected,
+                });
+            }
+        };
+        let mut m = Self::zeros(cell(rows)?)?;
+        m.params.load_json(json)?;
+        Ok(m)
+    }
+
+    /// The cell (its settings).
+    pub fn cell(&self) -> &C {
+        &self.cell
+    }
+
+    /// The hidden size `H`.
+    pub fn hidden(&self) -> usize {
+        self.cell.hidden()
+    }
+
+    /// The hidden states `h_0 … h_{L-1}` of the last forward pass, `(L, H)`.
+    pub fn hidden_states(&self) -> ArrayView2<'_, f64> {
+        self.hs.slice(s![1..=self.len, ..])
+    }
+
+    /// The cell's tape of the last forward (and backward) pass, and its
+    /// length `L`.
+    pub(crate) fn tape(&self) -> (&C::Tape, usize) {
+        (&self.tape, self.len)
+    }
+
+    /// Grows the buffers to hold a sequence of length `l` (no-op if they do).
+    fn reserve(&mut self, l: usize) {
+        if self.hs.nrows() < l + 1 {
+            self.hs = Array2::zeros((l + 1, self.hidden()));
+            self.tape = self.cell.tape(l);
+            self.ys.resize(l, 0.0);
+            self.dout.resize(l, 0.0);
+            self.dh_norms.resize(l, 0.0);
+            self.hcol.resize(l, 0.0);
+        }
+        self.len = l;
+    }
+
+    /// The forward pass into the buffers (input already checked).
+    fn run_forward(&mut self, x: &[f64]) {
+        self.reserve(x.len());
+        let h = self.hidden();
+        let (cell_params, head) = self.params.values().split_at(self.cell_len);
+        let (w_out, b_out) = head.split_at(h);
+        self.cell.start_forward(cell_params, &mut self.tape);
+        let hs = self.hs.as_slice_mut().expect("standard layout");
+        hs[..h].fill(0.0);
+        for (t, &xt) in x.iter().enumerate() {
+            let (prev, cur) = hs[t * h..(t + 2) * h].split_at_mut(h);
+            self.cell
+                .forward_step(cell_params, &mut self.tape, t, xt, prev, cur);
+            self.ys[t] = sigmoid(dot(cur, w_out) + b_out[0]);
+        }
+    }
+}
+
+/// The output deltas `dout_t = ∂E/∂(h_t W_out + b_out) = (y_t − label_t)
+/// y_t (1 − y_t)` into `dout`; returns the loss `Σ_t ½ (y_t − label_t)²`.
+fn output_deltas(ys: &[f64], labels: &[f64], dout: &mut [f64]) -> f64 {
+    let mut loss = 0.0;
+    for ((d, &y), &lab) in dout.iter_mut().zip(ys).zip(labels) {
+        loss += 0.5 * (y - lab) * (y - lab);
+        *d = (y - lab) * y * (1.0 - y);
+    }
+    loss
+}
+
+/// The output head's gradients: `∂E/∂W_out = Σ_t h_tᵀ dout_t`,
+/// `∂E/∂b_out = Σ_t dout_t`, with `hs` the `L × H` rows `h_0 … h_{L-1}`.
+fn output_grads(hs: &[f64], dout: &[f64], g_w_out: &mut [f64], g_b_out: &mut [f64]) {
+    let h = g_w_out.len();
+    g_w_out.fill(0.0);
+    for (&d, ht) in dout.iter().zip(hs.chunks_exact(h)) {
+        axpy(d, ht, g_w_out);
+    }
+    g_b_out[0] = dout.iter().sum();
+}
+
+impl<C: Cell> SequenceModel for Recurrent<C> {
+    fn kind(&self) -> &'static str {
+        self.cell.kind()
+    }
+
+    fn params(&self) -> &ParamSet {
+        &self.params
+    }
+
+    fn params_mut(&mut self) -> &mut ParamSet {
+        &mut self.params
+    }
+
+    fn forward(&mut self, x: &[f64]) -> Result<&[f64]> {
+        check_sequence(x, None, None)?;
+        self.run_forward(x);
+        Ok(&self.ys[..x.len()])
+    }
+
+    fn outputs(&self) -> &[f64] {
+        &self.ys[..self.len]
+    }
+
+    fn loss_and_grad(&mut self, x: &[f64], labels: &[f64]) -> Result<f64> {
+        check_sequence(x, Some(labels), None)?;
+        self.run_forward(x);
+        let (l, h) = (x.len(), self.hidden());
+        let loss = output_deltas(&self.ys[..l], labels, &mut self.dout[..l]);
+
+        let (values, grads) = self.params.values_and_grads_mut();
+        let (cell_params, head) = values.split_at(self.cell_len);
+        let w_out = &head[..h];
+        let (cell_grads, head_grads) = grads.split_at_mut(self.cell_len);
+        let (g_w_out, g_b_out) = head_grads.split_at_mut(h);
+        let hs = self.hs.as_slice().expect("standard layout");
+        let (dh, carry) = (&mut self.dh, &mut self.carry);
+        self.cell.start_backward(&mut self.tape);
+        carry.fill(0.0);
+        for t in (0..l).rev() {
+            let d = self.dout[t];
+            // ∂E/∂h_t = dout_t W_outᵀ + (through step t + 1)
+            for ((g, &wo), &c) in dh.iter_mut().zip(w_out).zip(carry.iter()) {
+                *g = d * wo + c;
+            }
+            self.dh_norms[t] = norm(dh);
+            let (prev, ht) = (&hs[t * h..(t + 1) * h], &hs[(t + 1) * h..(t + 2) * h]);
+            self.cell
+                .backward_step(cell_params, &mut self.tape, t, prev, ht, dh, carry);
+        }
+
+        // Gradients, summed over time steps: the head's, then the cell's.
+        output_grads(&hs[h..(l + 1) * h], &self.dout[..l], g_w_out, g_b_out);
+        self.cell
+            .grads(&self.tape, x, &hs[..l * h], &mut self.hcol[..l], cell_grads);
+        Ok(loss)
+    }
+
+    fn predict_batch(&self, xs: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
+        check_batch(xs, None)?;
+        let (n, l) = xs.dim();
+        let h = self.hidden();
+        let (cell_params, head) = self.params.values().split_at(self.cell_len);
+        let (w_out, b_out) = (&head[..h], head[h]);
+        let mut batch = self.cell.batch(cell_params, n);
+        let mut prev = Array2::<f64>::zeros((n, h));
+        let mut cur = Array2::<f64>::zeros((n, h));
+        let mut out = Array2::<f64>::zeros((n, l));
+        for t in 0..l {
+            self.cell.batch_step(
+                cell_params,
+                &mut batch,
+                t,
+                xs.column(t),
+                prev.view(),
+                cur.view_mut(),
+            );
+            for (i, row) in cur.axis_iter(Axis(0)).enumerate() {
+                out[[i, t]] = sigmoid(dot(row.as_slice().expect("standard layout"), w_out) + b_out);
+            }
+            std::mem::swap(&mut prev, &mut cur);
+        }
+        Ok(out)
+    }
+
+    fn hidden_grad_norms(&self) -> Option<&[f64]> {
+        Some(&self.dh_norms[..self.len])
+    }
+
+    fn hidden(&self) -> usize {
+        self.cell.hidden()
+    }
+
+    fn recurrent_weights(&self) -> Option<ArrayView2<'_, f64>> {
+        Some(self.params.view2(C::RECURRENT))
+    }
+}
