@@ -6,20 +6,15 @@
 //! that `train` → `eval` reproduces the recorded metrics exactly.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use ndarray::Array2;
-use ndarray_npy::ReadNpyExt;
-use ndarray_npy::npy::header::Header;
-use nncore::SequenceModel;
-use seqdata::{AlternatingSign, Dataset, MAX_ELEMENTS};
+use models::ModelFile;
+use seqdata::{AlternatingSign, Dataset};
 use serde_json::json;
 
-use crate::modelfile::{Metrics, ModelFile, read_limited};
-use crate::output::emit;
-use crate::study::runner::evaluate;
+use crate::cli::{self, emit};
 
 /// Arguments of `cargo xtask eval`.
 #[derive(Args)]
@@ -56,294 +51,11 @@ pub struct EvalArgs {
     json: bool,
 }
 
-/// The largest `.npy` header read (numpy's own limit).
-const MAX_NPY_HEADER: usize = 10_000;
-
-/// Parses the CSV `cargo xtask data` writes: a header `x0..x{L-1}` and
-/// optionally `y0..y{L-1}`, then one sequence per line. Without label
-/// columns the labels come from the task's rule.
-pub fn parse_csv(bytes: &[u8]) -> Result<Dataset> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!("not UTF-8 text (byte {}): not a CSV file", e.valid_up_to())
-    })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, header)) = lines.next() else {
-        bail!(
-            "the file is empty: expected a header x0..x{{L-1}},y0..y{{L-1}} and one sequence per line"
-        );
-    };
-    let names: Vec<&str> = header.split(',').map(str::trim).collect();
-    let l = names
-        .iter()
-        .enumerate()
-        .take_while(|(i, n)| **n == format!("x{i}"))
-        .count();
-    if l == 0 {
-        bail!(
-            "the header starts with `{}`, not x0: expected x0..x{{L-1}},y0..y{{L-1}} as `cargo xtask data` writes",
-            short(names[0])
-        );
+/// The data the flags ask for, and its description.
+fn data(file: &ModelFile, args: &EvalArgs) -> Result<(Dataset, String)> {
+    if let Some(p) = &args.data {
+        return Ok((seqdata::io::load_data(p)?, p.display().to_string()));
     }
-    let with_labels = names.len() > l;
-    if with_labels {
-        if names.len() != 2 * l {
-            bail!(
-                "the header has {l} x columns and {} others: expected x0..x{},y0..y{}",
-                names.len() - l,
-                l - 1,
-                l - 1
-            );
-        }
-        if let Some((t, n)) = names[l..]
-            .iter()
-            .enumerate()
-            .find(|(t, n)| **n != format!("y{t}"))
-        {
-            bail!(
-                "header column {} is `{}`, expected y{t}",
-                l + t + 1,
-                short(n)
-            );
-        }
-    }
-    if l > seqdata::MAX_LENGTH {
-        bail!(
-            "sequences of length {l} are longer than the {} accepted",
-            seqdata::MAX_LENGTH
-        );
-    }
-    let mut xs: Vec<f64> = Vec::new();
-    let mut ys: Vec<f64> = Vec::new();
-    let mut rows = 0usize;
-    for (i, line) in lines {
-        let lineno = i + 1;
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        if fields.len() != names.len() {
-            bail!(
-                "line {lineno} has {} fields but the header has {}",
-                fields.len(),
-                names.len()
-            );
-        }
-        for (t, f) in fields[..l].iter().enumerate() {
-            let v: f64 = f.parse().map_err(|_| {
-                anyhow::anyhow!("line {lineno}, column x{t}: `{}` is not a number", short(f))
-            })?;
-            if !v.is_finite() {
-                bail!(
-                    "line {lineno}, column x{t}: `{}` is not a finite number",
-                    short(f)
-                );
-            }
-            xs.push(v);
-        }
-        if with_labels {
-            for (t, f) in fields[l..].iter().enumerate() {
-                let v = match f.parse::<f64>() {
-                    Ok(v) if v == 0.0 || v == 1.0 => v,
-                    _ => bail!(
-                        "line {lineno}, column y{t}: `{}` is not a label (0 or 1)",
-                        short(f)
-                    ),
-                };
-                ys.push(v);
-            }
-        }
-        rows += 1;
-        if rows.saturating_mul(l) > MAX_ELEMENTS {
-            bail!("more than {MAX_ELEMENTS} numbers: the data set is too large");
-        }
-    }
-    if rows == 0 {
-        bail!("the file has a header but no sequences");
-    }
-    let x = Array2::from_shape_vec((rows, l), xs)?;
-    let y = if with_labels {
-        Array2::from_shape_vec((rows, l), ys)?
-    } else {
-        rule_labels(&x)
-    };
-    Ok(Dataset::new(x, y)?)
-}
-
-/// The labels of every row of `x` by the task's rule.
-fn rule_labels(x: &Array2<f64>) -> Array2<f64> {
-    let mut y = Array2::zeros(x.dim());
-    for (xr, mut yr) in x.rows().into_iter().zip(y.rows_mut()) {
-        let xs = xr.to_vec();
-        seqdata::label_into(&xs, yr.as_slice_mut().expect("standard layout"));
-    }
-    y
-}
-
-/// A field as short text for messages.
-fn short(s: &str) -> String {
-    if s.chars().count() > 24 {
-        format!("{}...", s.chars().take(21).collect::<String>())
-    } else {
-        s.to_string()
-    }
-}
-
-/// Parses a `.npy` file of float64 `(N, L)` (C or Fortran order). The header
-/// is checked before anything is allocated from it: its length, nesting, the
-/// shape and that the data is exactly as long as the shape says.
-pub fn parse_npy(bytes: &[u8]) -> Result<Array2<f64>> {
-    const MAGIC: &[u8] = b"\x93NUMPY";
-    if bytes.is_empty() {
-        bail!("the file is empty: not a .npy file");
-    }
-    if bytes.len() < 10 || &bytes[..6] != MAGIC {
-        bail!("not a .npy file (it does not start with \\x93NUMPY)");
-    }
-    let (prefix, header_len) = match bytes[6] {
-        1 => (10, u16::from_le_bytes([bytes[8], bytes[9]]) as usize),
-        2 | 3 if bytes.len() >= 12 => (
-            12,
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-        ),
-        2 | 3 => bail!("the .npy header is truncated"),
-        v => bail!(".npy format version {v} is not supported: use version 1, 2 or 3"),
-    };
-    if header_len > MAX_NPY_HEADER {
-        bail!(
-            "the .npy header is {header_len} bytes, more than the {MAX_NPY_HEADER} numpy itself accepts"
-        );
-    }
-    if prefix + header_len > bytes.len() {
-        bail!(
-            "the .npy header is truncated: it says {header_len} bytes, the file has {}",
-            bytes.len() - prefix
-        );
-    }
-    // The header is a Python literal: refuse deep nesting before a parser
-    // recurses into it.
-    let mut depth = 0i32;
-    for &b in &bytes[prefix..prefix + header_len] {
-        match b {
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth -= 1,
-            _ => {}
-        }
-        if depth > 4 {
-            bail!("the .npy header is malformed (nested too deeply)");
-        }
-    }
-    let header = Header::from_reader(&mut &bytes[..prefix + header_len])
-        .map_err(|e| anyhow::anyhow!("the .npy header is malformed: {e}"))?;
-    let descr = header.type_descriptor.as_string().map(String::as_str);
-    if !matches!(descr, Some("<f8" | "=f8" | "f8" | "float64")) {
-        bail!(
-            "the .npy array holds `{}`, not float64 (<f8): save it with dtype float64",
-            header.type_descriptor
-        );
-    }
-    let shape = &header.shape;
-    if shape.len() != 2 {
-        bail!("the .npy array has shape {shape:?}: expected 2 dimensions (sequences, length)");
-    }
-    let data = bytes.len() - prefix - header_len;
-    let need = shape[0]
-        .checked_mul(shape[1])
-        .and_then(|n| n.checked_mul(8));
-    if need != Some(data) {
-        bail!(
-            "the .npy array has shape ({}, {}) but {data} bytes of data: the file is truncated or corrupt",
-            shape[0],
-            shape[1]
-        );
-    }
-    Array2::<f64>::read_npy(bytes).map_err(|e| anyhow::anyhow!("cannot read the .npy array: {e}"))
-}
-
-/// Loads a data file: a `.csv`, or a `.npy` of inputs (labels from the
-/// `_y.npy` beside an `_x.npy`, else from the task's rule).
-pub fn load_data(path: &Path) -> Result<Dataset> {
-    let name = path.to_string_lossy();
-    let ctx = || format!("data file {}", path.display());
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("csv") => parse_csv(&read_limited(path, "data file")?).with_context(ctx),
-        Some("npy") => {
-            if name.ends_with("_y.npy") {
-                bail!(
-                    "data file {}: give the inputs (the _x.npy file); the labels beside it are read with them",
-                    path.display()
-                );
-            }
-            let x = parse_npy(&read_limited(path, "data file")?).with_context(ctx)?;
-            let y_path = name
-                .strip_suffix("_x.npy")
-                .map(|stem| PathBuf::from(format!("{stem}_y.npy")))
-                .filter(|p| p.exists());
-            let y = match &y_path {
-                Some(p) => {
-                    let y = parse_npy(&read_limited(p, "label file")?)
-                        .with_context(|| format!("label file {}", p.display()))?;
-                    if y.dim() != x.dim() {
-                        bail!(
-                            "label file {} has shape {:?} but the inputs {:?}: they must match",
-                            p.display(),
-                            y.dim(),
-                            x.dim()
-                        );
-                    }
-                    if let Some(((i, t), v)) =
-                        y.indexed_iter().find(|(_, v)| **v != 0.0 && **v != 1.0)
-                    {
-                        bail!(
-                            "label file {}: entry [{i}][{t}] = {v} is not a label (0 or 1)",
-                            p.display()
-                        );
-                    }
-                    y
-                }
-                None => rule_labels(&x),
-            };
-            check_inputs(&x).with_context(ctx)?;
-            Ok(Dataset::new(x, y)?)
-        }
-        _ => bail!(
-            "data file {}: unknown format: give a .csv or an _x.npy file as `cargo xtask data` writes",
-            path.display()
-        ),
-    }
-}
-
-/// Checks that inputs are a non-empty set of finite numbers.
-fn check_inputs(x: &Array2<f64>) -> Result<()> {
-    if x.nrows() == 0 || x.ncols() == 0 {
-        bail!(
-            "the array has shape ({}, {}): it holds no sequence",
-            x.nrows(),
-            x.ncols()
-        );
-    }
-    if let Some(((i, t), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        bail!("entry [{i}][{t}] = {v} is not a finite number");
-    }
-    Ok(())
-}
-
-/// Checks that `model` accepts the data's length.
-pub fn check_length(model: &dyn SequenceModel, file: &ModelFile, length: usize) -> Result<()> {
-    if let Some(l) = model.fixed_length()
-        && l != length
-    {
-        bail!(
-            "the sequences have length {length} but this {} takes only length {l} (its training length)",
-            file.model
-        );
-    }
-    Ok(())
-}
-
-/// Fresh data as the flags ask (each missing flag taken from the model
-/// file's held-out set), and its description.
-fn fresh(file: &ModelFile, args: &EvalArgs) -> Result<(Dataset, String)> {
     if args.count.is_none() && args.seed.is_none() && args.length.is_none() {
         let t = &file.training;
         let source = format!(
@@ -357,10 +69,9 @@ fn fresh(file: &ModelFile, args: &EvalArgs) -> Result<(Dataset, String)> {
     let seed = args.seed.unwrap_or(file.training.heldout_seed);
     let task = AlternatingSign::new(length).context("--length")?;
     task.check_count(count).context("--count")?;
-    let data = task.heldout(count, seed)?;
     let source =
         format!("{count} fresh sequences of length {length} (held-out stream, seed {seed})");
-    Ok((data, source))
+    Ok((task.heldout(count, seed)?, source))
 }
 
 /// Runs `cargo xtask eval`.
@@ -376,18 +87,17 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     let default_set =
         args.data.is_none() && args.count.is_none() && args.seed.is_none() && args.length.is_none();
-    let (data, source) = match &args.data {
-        Some(p) => (load_data(p)?, format!("{}", p.display())),
-        None => fresh(&file, &args)?,
-    };
-    check_length(model.as_ref(), &file, data.length()).with_context(|| format!("data {source}"))?;
-    let m = evaluate(model.as_ref(), &data)?;
-    let metrics = Metrics {
-        heldout_acc: m.heldout_acc,
-        heldout_exact: m.heldout_exact,
-        per_position_acc: m.per_position_acc,
-        heldout_loss: m.heldout_loss,
-    };
+    let (data, source) = data(&file, &args)?;
+    if let Some(l) = model.fixed_length()
+        && l != data.length()
+    {
+        bail!(
+            "data {source}: the sequences have length {} but this {} takes only length {l} (its training length)",
+            data.length(),
+            file.model
+        );
+    }
+    let metrics = nncore::evaluate_parallel(model.as_ref(), &data)?;
     let matches = default_set.then(|| metrics == file.metrics);
     let mut out = String::new();
     if args.json {
@@ -401,7 +111,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             "heldout_loss": metrics.heldout_loss,
             "matches_recorded": matches,
         });
-        writeln!(out, "{}", serde_json::to_string(&doc)?)?;
+        writeln!(out, "{doc}")?;
         return emit(&out);
     }
     writeln!(out, "model: {} ({})", file.describe(), args.load.display())?;
@@ -409,12 +119,11 @@ pub fn run(args: EvalArgs) -> Result<()> {
     writeln!(out, "per-element accuracy {:.4}", metrics.heldout_acc)?;
     writeln!(out, "exact match          {:.4}", metrics.heldout_exact)?;
     writeln!(out, "mean loss            {:.6}", metrics.heldout_loss)?;
-    let pos: Vec<String> = metrics
-        .per_position_acc
-        .iter()
-        .map(|a| format!("{a:.3}"))
-        .collect();
-    writeln!(out, "per position         {}", pos.join(" "))?;
+    writeln!(
+        out,
+        "per position         {}",
+        cli::positions(&metrics.per_position_acc)
+    )?;
     match matches {
         Some(true) => writeln!(
             out,
@@ -428,172 +137,4 @@ pub fn run(args: EvalArgs) -> Result<()> {
         None => {}
     }
     emit(&out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ndarray_npy::WriteNpyExt;
-    use proptest::prelude::*;
-
-    fn npy_bytes(a: &Array2<f64>) -> Vec<u8> {
-        let mut b = Vec::new();
-        a.write_npy(&mut b).unwrap();
-        b
-    }
-
-    #[test]
-    fn csv_and_npy_read_back_what_data_writes() {
-        let d = AlternatingSign::new(5).unwrap().heldout(7, 2).unwrap();
-        let csv = crate::data::to_csv(&d);
-        assert_eq!(parse_csv(csv.as_bytes()).unwrap(), d);
-        let x = parse_npy(&npy_bytes(&d.inputs().to_owned())).unwrap();
-        assert_eq!(x, d.inputs());
-        // Only the x columns: labels from the rule.
-        let xonly: String = csv
-            .lines()
-            .map(|l| l.split(',').take(5).collect::<Vec<_>>().join(","))
-            .collect::<Vec<_>>()
-            .join("\n");
-        assert_eq!(parse_csv(xonly.as_bytes()).unwrap(), d);
-    }
-
-    #[test]
-    fn files_pair_up_and_are_checked() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = AlternatingSign::new(4).unwrap().heldout(3, 1).unwrap();
-        let xp = dir.path().join("s_x.npy");
-        std::fs::write(&xp, npy_bytes(&d.inputs().to_owned())).unwrap();
-        // Without _y.npy: labels from the rule.
-        assert_eq!(load_data(&xp).unwrap(), d);
-        let mut y = d.labels().to_owned();
-        y[[0, 0]] = 0.0;
-        std::fs::write(dir.path().join("s_y.npy"), npy_bytes(&y)).unwrap();
-        assert_eq!(load_data(&xp).unwrap().labels(), y);
-        y[[1, 2]] = 2.0;
-        std::fs::write(dir.path().join("s_y.npy"), npy_bytes(&y)).unwrap();
-        let e = format!("{:#}", load_data(&xp).unwrap_err());
-        assert!(e.contains("[1][2] = 2 is not a label"), "{e}");
-        let e = format!("{:#}", load_data(&dir.path().join("s_y.npy")).unwrap_err());
-        assert!(e.contains("give the inputs"), "{e}");
-        let e = format!("{:#}", load_data(&dir.path().join("s.txt")).unwrap_err());
-        assert!(e.contains("unknown format"), "{e}");
-    }
-
-    #[test]
-    fn bad_csv_is_named() {
-        let cases = [
-            ("", "empty"),
-            ("a,b\n1,2\n", "not x0"),
-            ("x0,x1,y0\n", "1 others"),
-            ("x0,x1,y0,z1\n", "expected y1"),
-            ("x0,x1\n", "no sequences"),
-            ("x0,x1\n0.1\n", "line 2 has 1 fields"),
-            (
-                "x0,x1\n0.1,abc\n",
-                "line 2, column x1: `abc` is not a number",
-            ),
-            ("x0,x1\n0.1,inf\n", "`inf` is not a finite number"),
-            ("x0,x1\n0.1,NaN\n", "`NaN` is not a finite number"),
-            ("x0,y0\n0.1,2\n", "column y0: `2` is not a label"),
-        ];
-        for (text, want) in cases {
-            let e = format!("{:#}", parse_csv(text.as_bytes()).unwrap_err());
-            assert!(e.contains(want), "{e:?} should contain {want:?}");
-        }
-        assert!(parse_csv(b"\xff\xfe").is_err());
-    }
-
-    #[test]
-    fn bad_npy_is_named_before_allocating() {
-        let good = npy_bytes(&Array2::from_elem((3, 4), 0.5));
-        let e = parse_npy(&good[..good.len() - 3]).unwrap_err().to_string();
-        assert!(e.contains("truncated"), "{e}");
-        // A header claiming a huge shape over a few bytes of data.
-        let huge = npy_v1(
-            "{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999, 99999), }",
-            &[0; 16],
-        );
-        let e = parse_npy(&huge).unwrap_err().to_string();
-        assert!(e.contains("truncated or corrupt"), "{e}");
-        let nested = npy_v1(&format!("{}{}", "(".repeat(500), ")".repeat(500)), &[]);
-        let e = parse_npy(&nested).unwrap_err().to_string();
-        assert!(e.contains("nested too deeply"), "{e}");
-        let one_d = npy_bytes_1d(&[0.5, 0.5]);
-        let e = parse_npy(&one_d).unwrap_err().to_string();
-        assert!(e.contains("expected 2 dimensions"), "{e}");
-        let mut ints = Vec::new();
-        Array2::<i64>::zeros((2, 2)).write_npy(&mut ints).unwrap();
-        let e = parse_npy(&ints).unwrap_err().to_string();
-        assert!(e.contains("not float64"), "{e}");
-        assert!(parse_npy(b"").unwrap_err().to_string().contains("empty"));
-        assert!(
-            parse_npy(b"hello world")
-                .unwrap_err()
-                .to_string()
-                .contains("not a .npy")
-        );
-    }
-
-    /// A version-1 `.npy` file with the given header dictionary and data.
-    fn npy_v1(dict: &str, data: &[u8]) -> Vec<u8> {
-        let text = format!("{dict}\n");
-        let mut b = b"\x93NUMPY\x01\x00".to_vec();
-        b.extend_from_slice(&(text.len() as u16).to_le_bytes());
-        b.extend_from_slice(text.as_bytes());
-        b.extend_from_slice(data);
-        b
-    }
-
-    fn npy_bytes_1d(v: &[f64]) -> Vec<u8> {
-        let mut b = Vec::new();
-        ndarray::Array1::from(v.to_vec()).write_npy(&mut b).unwrap();
-        b
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
-
-        #[test]
-        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-            let _ = parse_csv(&bytes);
-            let _ = parse_npy(&bytes);
-        }
-
-        #[test]
-        fn npy_with_a_random_tail_never_panics(
-            cut in 0usize..200,
-            tail in prop::collection::vec(any::<u8>(), 0..64),
-            header in "[ -~]{0,80}",
-        ) {
-            let good = npy_bytes(&Array2::from_elem((3, 4), 0.5));
-            let mut b = good[..cut.min(good.len())].to_vec();
-            b.extend_from_slice(&tail);
-            let _ = parse_npy(&b);
-            // A valid prefix with an arbitrary printable header dictionary.
-            let _ = parse_npy(&npy_v1(&header, &tail));
-            let shaped = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({header}), }}");
-            let _ = parse_npy(&npy_v1(&shaped, &tail));
-        }
-
-        #[test]
-        fn csv_ish_text_never_panics(
-            cells in prop::collection::vec(
-                prop_oneof![
-                    Just("x0".to_string()), Just("x1".to_string()), Just("y0".to_string()),
-                    Just("y1".to_string()), Just(",".to_string()), Just("\n".to_string()),
-                    Just("0".to_string()), Just("1".to_string()), Just("nan".to_string()),
-                    Just("1e999".to_string()), any::<f64>().prop_map(|v| v.to_string()),
-                    "[ -~]{0,3}",
-                ],
-                0..40,
-            ),
-        ) {
-            let text = cells.concat();
-            if let Ok(d) = parse_csv(text.as_bytes()) {
-                prop_assert!(!d.is_empty() && d.length() > 0);
-                prop_assert!(d.inputs().iter().all(|v| v.is_finite()));
-            }
-        }
-    }
 }

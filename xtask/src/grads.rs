@@ -4,23 +4,24 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use models::ModelKind;
 use serde_json::{Value, json};
 
-use crate::models::ModelKind;
-use crate::output::emit;
+use crate::cli::{self, emit};
 
 /// Arguments of `cargo xtask grads`.
 #[derive(Args)]
 #[command(
     after_help = "Example:\n  cargo xtask grads --model rnn --params P.json --sample S.json\n\n\
 P.json holds the parameters as an object of nested arrays (rnn: W_in [1,H], W [H,H], b [H], \
-W_out [H,1], b_out [1]; dnn: W1 [L,H], b1 [H], W2 [H,L], b2 [L]); S.json is {\"x\": [..], \
+W_out [H,1], b_out [1]; gru/lstm: W_ih [1,G·H], W_hh [H,G·H], b_ih, b_hh [G·H], W_out, b_out; \
+dnn: W1 [L,H], b1 [H], W2 [H,L], b2 [L]; docs/SPEC.md §4); S.json is {\"x\": [..], \
 \"labels\": [..]} (labels may be left out: they are then computed by the task's rule). Prints \
 {\"loss\", \"y\", \"grad\"} in float64, grad having the parameters' keys and shapes."
 )]
 pub struct GradsArgs {
     /// Model kind of the parameters
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = cli::kind_parser())]
     model: ModelKind,
     /// Parameters as JSON
     #[arg(long, value_name = "P.json")]
@@ -30,10 +31,10 @@ pub struct GradsArgs {
     sample: PathBuf,
 }
 
+/// Reads a JSON file of at most the data-file size limit.
 fn read_json(path: &Path, what: &str) -> Result<Value> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {what} file {}", path.display()))?;
-    serde_json::from_str(&text)
+    let bytes = seqdata::io::read_limited(path, &format!("{what} file"))?;
+    serde_json::from_slice(&bytes)
         .with_context(|| format!("{what} file {} is not valid JSON", path.display()))
 }
 
@@ -67,7 +68,7 @@ pub fn grads_json(
     sample: &Value,
     sample_path: &Path,
 ) -> Result<Value> {
-    let mut model = kind.load_json(params).context("parameter file")?;
+    let mut model = kind.from_json(params).context("parameter file")?;
     let x = number_list(sample, "x", sample_path)?;
     if x.is_empty() {
         bail!("sample file {}: `x` is empty", sample_path.display());
@@ -101,88 +102,5 @@ pub fn run(args: GradsArgs) -> Result<()> {
     let params = read_json(&args.params, "parameter")?;
     let sample = read_json(&args.sample, "sample")?;
     let out = grads_json(args.model, &params, &sample, &args.sample)?;
-    emit(&format!("{}\n", serde_json::to_string(&out)?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use nncore::SequenceModel;
-    use seqdata::{Stream, seeded_rng};
-
-    fn rnn_params(h: usize) -> Value {
-        let m =
-            rnn::ElmanRnn::new(rnn::Elman::article(h), &mut seeded_rng(1, Stream::Init)).unwrap();
-        m.params().to_json()
-    }
-
-    #[test]
-    fn computes_labels_when_left_out() {
-        let out = grads_json(
-            ModelKind::Rnn,
-            &rnn_params(5),
-            &json!({"x": [0.2, 0.7, 0.9]}),
-            Path::new("s"),
-        )
-        .unwrap();
-        assert_eq!(out["labels"], json!([1.0, 0.0, 1.0]));
-        assert_eq!(out["grad"]["W"].as_array().unwrap().len(), 5);
-        assert!(out["loss"].as_f64().unwrap() > 0.0);
-    }
-
-    #[test]
-    fn bad_input_names_the_problem() {
-        let p = rnn_params(3);
-        let s = Path::new("s.json");
-        let cases = [
-            (ModelKind::Rnn, p.clone(), json!({"x": []}), "`x` is empty"),
-            (
-                ModelKind::Rnn,
-                p.clone(),
-                json!({"y": [1]}),
-                "missing key `x`",
-            ),
-            (
-                ModelKind::Rnn,
-                p.clone(),
-                json!({"x": [0.1, "a"]}),
-                "`x[1]`",
-            ),
-            (
-                ModelKind::Rnn,
-                p.clone(),
-                json!({"x": [0.1, 0.2], "labels": [1]}),
-                "2 inputs but 1 labels",
-            ),
-            (
-                ModelKind::Dnn,
-                p.clone(),
-                json!({"x": [0.1]}),
-                "parameter `b2` is missing",
-            ),
-        ];
-        for (kind, params, sample, want) in cases {
-            let e = format!("{:#}", grads_json(kind, &params, &sample, s).unwrap_err());
-            assert!(e.contains(want), "{e:?} should contain {want:?}");
-        }
-        let mlp = dnn::Mlp::new(
-            dnn::MlpConfig::for_length(4),
-            &mut seeded_rng(1, Stream::Init),
-        )
-        .unwrap();
-        let e = format!(
-            "{:#}",
-            grads_json(
-                ModelKind::Dnn,
-                &mlp.params().to_json(),
-                &json!({"x": vec![0.1; 5]}),
-                s
-            )
-            .unwrap_err()
-        );
-        assert!(
-            e.contains("length 5") && e.contains("takes length 4"),
-            "{e}"
-        );
-    }
+    emit(&format!("{out}\n"))
 }

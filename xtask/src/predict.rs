@@ -6,11 +6,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use models::{MAX_FILE_BYTES, ModelFile};
 use ndarray::ArrayView2;
+use seqdata::io::parse_sequence;
 use serde_json::json;
 
-use crate::modelfile::{MAX_FILE_BYTES, ModelFile};
-use crate::output::emit;
+use crate::cli::emit;
 
 /// Arguments of `cargo xtask predict`.
 #[derive(Args)]
@@ -33,53 +34,7 @@ pub struct PredictArgs {
     json: bool,
 }
 
-/// Parses one sequence: numbers separated by commas and/or whitespace, each
-/// a finite number, at most [`seqdata::MAX_LENGTH`] of them. `origin` names
-/// the sequence in messages (`--x`, `stdin line 3`).
-pub fn parse_sequence(text: &str, origin: &str) -> Result<Vec<f64>> {
-    if text.trim().is_empty() {
-        bail!("{origin}: no numbers: give a sequence such as 0.3,0.9,0.1");
-    }
-    let mut out = Vec::new();
-    let pieces: Vec<&str> = text.split(',').collect();
-    let n_pieces = pieces.len();
-    for (k, piece) in pieces.into_iter().enumerate() {
-        let piece = piece.trim();
-        if piece.is_empty() {
-            // A trailing comma is harmless; an empty value inside is a typo.
-            if k + 1 == n_pieces && k > 0 {
-                continue;
-            }
-            bail!(
-                "{origin}: value {} is empty (two commas in a row?)",
-                out.len() + 1
-            );
-        }
-        for word in piece.split_whitespace() {
-            let i = out.len() + 1;
-            if i > seqdata::MAX_LENGTH {
-                bail!(
-                    "{origin}: more than {} values: the longest sequence accepted",
-                    seqdata::MAX_LENGTH
-                );
-            }
-            let shown: String = word.chars().take(24).collect();
-            let v: f64 = word
-                .parse()
-                .map_err(|_| anyhow::anyhow!("{origin}: value {i} `{shown}` is not a number"))?;
-            if !v.is_finite() {
-                bail!("{origin}: value {i} `{shown}` is not a finite number");
-            }
-            out.push(v);
-        }
-    }
-    if out.is_empty() {
-        bail!("{origin}: no numbers: give a sequence such as 0.3,0.9,0.1");
-    }
-    Ok(out)
-}
-
-/// Reads the sequences `--x` asks for.
+/// Reads the sequences `--x` asks for, each with where it came from.
 fn read_sequences(x: &str) -> Result<Vec<(String, Vec<f64>)>> {
     if x.trim() != "-" {
         return Ok(vec![("--x".to_string(), parse_sequence(x, "--x")?)]);
@@ -134,8 +89,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
             .with_context(|| format!("{origin}: cannot run the model"))?;
         let p: Vec<f64> = p.iter().copied().collect();
         let y: Vec<u8> = p.iter().map(|&v| u8::from(v >= 0.5)).collect();
-        let rule = seqdata::labels(x);
-        results.push((x, p, y, rule));
+        results.push((x, p, y, seqdata::labels(x)));
     }
     let mut out = String::new();
     if args.json {
@@ -144,15 +98,15 @@ pub fn run(args: PredictArgs) -> Result<()> {
             .map(|(x, p, y, rule)| json!({"x": x, "p": p, "y": y, "rule": rule}))
             .collect();
         let doc = json!({"model": file.model, "length": file.length, "predictions": preds});
-        writeln!(out, "{}", serde_json::to_string(&doc)?)?;
+        writeln!(out, "{doc}")?;
         return emit(&out);
     }
     let many = results.len() > 1;
+    let join = |v: Vec<String>| v.join(" ");
     for (k, (x, p, y, rule)) in results.iter().enumerate() {
         if many {
             writeln!(out, "sequence {} (length {})", k + 1, x.len())?;
         }
-        let join = |v: Vec<String>| v.join(" ");
         let right = y.iter().zip(rule).filter(|(a, b)| a == b).count();
         writeln!(
             out,
@@ -168,42 +122,4 @@ pub fn run(args: PredictArgs) -> Result<()> {
         )?;
     }
     emit(&out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sequences_parse_with_commas_or_spaces() {
-        assert_eq!(
-            parse_sequence("0.3,0.9, 0.1", "--x").unwrap(),
-            vec![0.3, 0.9, 0.1]
-        );
-        assert_eq!(
-            parse_sequence(" 0.3  0.9\t0.1 ", "--x").unwrap(),
-            vec![0.3, 0.9, 0.1]
-        );
-        assert_eq!(parse_sequence("0.3,0.9,", "--x").unwrap(), vec![0.3, 0.9]);
-        assert_eq!(parse_sequence("-1e-3", "--x").unwrap(), vec![-0.001]);
-    }
-
-    #[test]
-    fn bad_sequences_are_named() {
-        for (text, want) in [
-            ("", "no numbers"),
-            ("0.1,,0.2", "value 2 is empty"),
-            (",0.1", "value 1 is empty"),
-            ("0.1,abc", "value 2 `abc` is not a number"),
-            ("0.1 nan", "value 2 `nan` is not a finite number"),
-            ("inf", "value 1 `inf` is not a finite number"),
-            ("1e999", "value 1 `1e999` is not a finite number"),
-        ] {
-            let e = parse_sequence(text, "stdin line 3")
-                .unwrap_err()
-                .to_string();
-            assert!(e.contains(want), "{e:?} should contain {want:?}");
-            assert!(e.starts_with("stdin line 3"), "{e}");
-        }
-    }
 }

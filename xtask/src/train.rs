@@ -1,34 +1,33 @@
 //! `cargo xtask train`: train one model and save it as a model file.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use models::{ModelFile, ModelKind, Training};
+use nncore::{ClipNorm, Observer, OptimizerKind, Schedule};
 use seqdata::AlternatingSign;
+use study::{Job, VariantDef};
 
-use crate::modelfile::{self, Metrics, ModelFile, Training};
-use crate::models::ModelKind;
-use crate::output::emit;
-use crate::study::config::{MAX_STUDY_LENGTH, OptimizerKind, StudyConfig, Variant};
-use crate::study::runner::{self, Job};
+use crate::cli::{self, emit};
 
 /// Arguments of `cargo xtask train`.
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:\n  \
 cargo xtask train --model rnn --length 8 --save rnn_L8.json\n  \
 cargo xtask train --model dnn --length 32 --iters 5000 --seed 3 --save dnn_L32.json\n  \
-cargo xtask train --model lstm --length 64 --lr-io 0.1 --lr-rec 0.1 --clip 1 --save lstm.json\n\n\
+cargo xtask train --model lstm --length 64 --optimizer adam --lr-io 0.01 --lr-rec 0.01 --clip 1 --save lstm.json\n\n\
 Defaults are the article's settings for the model (SGD; rnn, irnn, gru, lstm: lr 0.1 for the \
 input/output weights and 0.001 for the recurrent ones; dnn: 0.1 everywhere; no clipping; hidden \
 100; 20,000 iterations) and the study's held-out set (2,000 sequences of seed 20261129). The \
-model file records the settings, the parameters and the final held-out metrics; \
-`cargo xtask eval --load FILE` reproduces the metrics and `cargo xtask predict` uses the model.")]
+model file (docs/SPEC.md §5) records the settings, the parameters and the final held-out \
+metrics; `cargo xtask eval --load FILE` reproduces the metrics and `cargo xtask predict` uses \
+the model. A run trained here equals the study's run of the same variant, length and seed.")]
 pub struct TrainArgs {
     /// Model kind
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = cli::kind_parser())]
     model: ModelKind,
     /// Sequence length L to train at (an MLP then takes only this length)
     #[arg(long, value_name = "L")]
@@ -44,9 +43,9 @@ pub struct TrainArgs {
     seed: u64,
     /// Clip every gradient to this global norm [default: no clipping]
     #[arg(long, value_name = "C", allow_negative_numbers = true)]
-    clip: Option<f64>,
+    clip: Option<ClipNorm>,
     /// Optimiser [default: sgd, the article's]
-    #[arg(long, value_enum, value_name = "NAME")]
+    #[arg(long, value_parser = cli::optimizer_parser(), value_name = "NAME")]
     optimizer: Option<OptimizerKind>,
     /// Learning rate of the input/output weights and output bias [default: 0.1]
     #[arg(long, value_name = "X", allow_negative_numbers = true)]
@@ -55,9 +54,9 @@ pub struct TrainArgs {
     /// none]
     #[arg(long, value_name = "Y", allow_negative_numbers = true)]
     lr_rec: Option<f64>,
-    /// Hidden units
-    #[arg(long, value_name = "H", default_value_t = 100)]
-    hidden: usize,
+    /// Hidden units [default: 100]
+    #[arg(long, value_name = "H")]
+    hidden: Option<usize>,
     /// Evaluate on the held-out set every N iterations [default: 500, or --iters if fewer]
     #[arg(long, value_name = "N")]
     eval_every: Option<usize>,
@@ -69,173 +68,111 @@ pub struct TrainArgs {
     heldout_seed: Option<u64>,
 }
 
-impl TrainArgs {
-    /// The variant these arguments ask for: the model's article settings,
-    /// overridden by the flags.
-    fn variant(&self) -> Result<Variant> {
-        let mut v = Variant::article(self.model);
-        if let Some(o) = self.optimizer {
-            v.optimizer = o;
-        }
-        if let Some(lr) = self.lr_io {
-            v.lr_io = lr;
-            if self.model == ModelKind::Dnn {
-                v.lr_rec = lr;
-            }
-        }
-        if let Some(lr) = self.lr_rec {
-            if self.model == ModelKind::Dnn {
-                bail!(
-                    "--lr-rec does not apply to the dnn (it has no recurrent weights): use --lr-io"
-                );
-            }
-            v.lr_rec = lr;
-        }
-        v.clip = self.clip;
-        Ok(v)
-    }
+/// Tells a progress bar the iterations done.
+struct Bar<'a>(&'a indicatif::ProgressBar);
 
-    /// The one-run study configuration these arguments ask for, checked.
-    fn config(&self) -> Result<StudyConfig> {
-        if self.length == 0 || self.length > MAX_STUDY_LENGTH {
-            bail!(
-                "--length {} is out of range: use 1 ..= {MAX_STUDY_LENGTH}",
-                self.length
-            );
-        }
-        let variant = self.variant()?;
-        let config = StudyConfig {
-            preset: "train".into(),
-            models: vec![self.model],
-            variants: vec![variant],
-            lengths: vec![self.length],
-            seeds: vec![self.seed],
-            iters: self.iters,
-            eval_every: self.eval_every.unwrap_or(500.min(self.iters.max(1))),
-            heldout: self.heldout,
-            heldout_seed: self.heldout_seed.unwrap_or(seqdata::DEFAULT_HELDOUT_SEED),
-            hidden: self.hidden,
-            clip: self.clip,
-            grad_flow_batch: 32.min(self.heldout.max(1)),
-            ..StudyConfig::article()
-        };
-        config.check()?;
-        modelfile::check_saveable(self.model, self.hidden, self.length)?;
-        Ok(config)
+impl Observer for Bar<'_> {
+    fn progress(&mut self, iters_done: usize) {
+        self.0.set_position(iters_done as u64);
     }
-}
-
-/// Checks before training that `path` can be written: a file name in an
-/// existing, writable folder.
-fn check_writable(path: &Path) -> Result<()> {
-    if path.is_dir() {
-        bail!(
-            "--save {} is a folder: give a file name such as model.json",
-            path.display()
-        );
-    }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    // A probe in the same folder, where the final write will put its
-    // temporary file; removed at once.
-    let probe = dir.join(format!(".tmp-probe-{}", std::process::id()));
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe)
-        .with_context(|| {
-            format!(
-                "--save {}: cannot write in {}: choose an existing, writable folder",
-                path.display(),
-                dir.display()
-            )
-        })?;
-    std::fs::remove_file(&probe).ok();
-    Ok(())
 }
 
 /// Runs `cargo xtask train`.
 pub fn run(args: TrainArgs) -> Result<()> {
-    let config = args.config()?;
-    check_writable(&args.save)?;
-    let variant = config.variants[0];
-    let task = AlternatingSign::new(args.length)?;
-    let heldout = task.heldout(config.heldout, config.heldout_seed)?;
+    let variant = VariantDef {
+        model: args.model,
+        hidden: args.hidden,
+        optimizer: args.optimizer,
+        lr_io: args.lr_io,
+        lr_rec: args.lr_rec,
+        clip: args.clip,
+    }
+    .resolve();
+    variant.check()?;
+    let schedule = Schedule {
+        iters: args.iters,
+        eval_every: args.eval_every.unwrap_or(500.min(args.iters.max(1))),
+        ..Schedule::default()
+    };
+    schedule.check()?;
+    if args.length == 0 || args.length > study::MAX_LENGTH {
+        bail!(
+            "--length {} is out of range: use 1 ..= {}",
+            args.length,
+            study::MAX_LENGTH
+        );
+    }
+    if args.heldout == 0 || args.heldout > study::MAX_HELDOUT {
+        bail!(
+            "--heldout {} is out of range: use 1 ..= {}",
+            args.heldout,
+            study::MAX_HELDOUT
+        );
+    }
+    models::check_saveable(args.model, variant.hidden, args.length)?;
+    cli::check_writable(&args.save, "--save")?;
+    let heldout_seed = args.heldout_seed.unwrap_or(seqdata::DEFAULT_HELDOUT_SEED);
+    let heldout = AlternatingSign::new(args.length)?.heldout(args.heldout, heldout_seed)?;
     let job = Job {
         variant,
         length: args.length,
         seed: args.seed,
     };
 
-    let bar = ProgressBar::new(config.iters as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% {msg} (eta {eta})",
-        )
-        .expect("valid template"),
+    let bar = cli::progress_bar(
+        schedule.iters as u64,
+        format!("{} L={} seed={}", variant.label(), args.length, args.seed),
     );
-    bar.set_message(format!(
-        "{} L={} seed={}",
-        variant.label(),
-        args.length,
-        args.seed
-    ));
     let started = Instant::now();
-    let progress = |n: u64| bar.inc(n);
-    let result = runner::train(job, &config, &heldout, &progress);
+    let result = study::train_job(
+        &job,
+        seqdata::POOL_SIZE,
+        &schedule,
+        &heldout,
+        &mut Bar(&bar),
+    );
     bar.finish_and_clear();
-    let (report, model) = result
+    let (outcome, model) = result
         .with_context(|| format!("training {} at length {}", variant.label(), args.length))?;
-    if report.diverged {
+    if let Some(at) = outcome.diverged_at {
         bail!(
-            "training diverged (a NaN or infinity appeared) at iteration {}: no model saved; \
-             try --clip 1 or smaller learning rates",
-            report.diverged_at.unwrap_or(report.iters)
+            "training diverged (a NaN or infinity appeared) at iteration {at}: no model saved; \
+             try --clip 1 or smaller learning rates"
         );
     }
-    let f = report.final_metrics;
-    let metrics = Metrics {
-        heldout_acc: f.heldout_acc,
-        heldout_exact: f.heldout_exact,
-        per_position_acc: f.per_position_acc,
-        heldout_loss: f.heldout_loss,
-    };
-    let training = Training {
-        seed: args.seed,
-        iters: report.iters,
-        optimizer: variant.optimizer,
-        lr_io: variant.lr_io,
-        lr_rec: variant.lr_rec,
-        clip: variant.clip,
-        pool_size: config.pool_size,
-        heldout: config.heldout,
-        heldout_seed: config.heldout_seed,
-        eval_every: config.eval_every,
-    };
-    let file = ModelFile::new(model.as_ref(), args.model, args.length, training, metrics)?;
+    let training = Training::new(
+        args.seed,
+        outcome.iters,
+        variant.optimizer,
+        variant.clip,
+        seqdata::POOL_SIZE,
+        &heldout,
+        heldout_seed,
+        &schedule,
+    );
+    let file = ModelFile::new(
+        model.as_ref(),
+        args.model,
+        args.length,
+        training,
+        outcome.final_metrics,
+    )?;
     file.save(&args.save)?;
 
     let mut out = String::new();
+    let m = &file.metrics;
     writeln!(
         out,
         "{}, in {:.1} s",
         file.describe(),
         started.elapsed().as_secs_f64()
     )?;
-    let m = &file.metrics;
     writeln!(
         out,
-        "held-out ({} sequences, seed {}): accuracy {:.4}, exact match {:.4}, mean loss {:.6}",
-        config.heldout, config.heldout_seed, m.heldout_acc, m.heldout_exact, m.heldout_loss
+        "held-out ({} sequences, seed {heldout_seed}): accuracy {:.4}, exact match {:.4}, mean loss {:.6}",
+        args.heldout, m.heldout_acc, m.heldout_exact, m.heldout_loss
     )?;
-    let pos: Vec<String> = m
-        .per_position_acc
-        .iter()
-        .map(|a| format!("{a:.3}"))
-        .collect();
-    writeln!(out, "per position: {}", pos.join(" "))?;
+    writeln!(out, "per position: {}", cli::positions(&m.per_position_acc))?;
     writeln!(out, "saved {}", args.save.display())?;
     emit(&out)
 }

@@ -1,0 +1,125 @@
+//! What the commands share: value parsers derived from the registry,
+//! paths, the progress bar, printing.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use indicatif::{ProgressBar, ProgressStyle};
+use models::ModelKind;
+use nncore::OptimizerKind;
+
+/// A `--model` / `--models` value: one of the registry's kinds, listed with
+/// their descriptions in `--help`.
+pub fn kind_parser() -> impl TypedValueParser<Value = ModelKind> {
+    PossibleValuesParser::new(
+        ModelKind::all().map(|k| PossibleValue::new(k.name()).help(k.info().about)),
+    )
+    .map(|s| s.parse::<ModelKind>().expect("a registered name"))
+}
+
+/// An `--optimizer` value.
+pub fn optimizer_parser() -> impl TypedValueParser<Value = OptimizerKind> {
+    PossibleValuesParser::new(OptimizerKind::ALL.map(|k| PossibleValue::new(k.name())))
+        .map(|s| s.parse::<OptimizerKind>().expect("a listed name"))
+}
+
+/// The workspace root (reports/ and data/ live there).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// Where a report named by `--out` goes: `reports/NAME/`, or the path itself
+/// if it holds a `/`.
+pub fn report_dir(out: &str) -> Result<PathBuf> {
+    if out.trim().is_empty() {
+        bail!("--out is empty: give a report name such as `study`");
+    }
+    if out.contains('/') || out.contains(std::path::MAIN_SEPARATOR) {
+        Ok(PathBuf::from(out))
+    } else if out == "." || out == ".." {
+        bail!("--out {out} is not a report name: give a name such as `study`");
+    } else {
+        Ok(workspace_root().join("reports").join(out))
+    }
+}
+
+/// A progress bar over `total` steps (hidden when stderr is not a terminal).
+pub fn progress_bar(total: u64, message: String) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% {msg} (eta {eta})",
+        )
+        .expect("valid template"),
+    );
+    bar.set_message(message);
+    bar
+}
+
+/// Writes `text` to stdout. A reader that stops early (`| head`) ends the
+/// output quietly instead of failing.
+pub fn emit(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("cannot write to stdout"),
+    }
+}
+
+/// Checks before long work that `path` can be written: a file name in an
+/// existing, writable folder. `flag` names the flag in messages.
+pub fn check_writable(path: &Path, flag: &str) -> Result<()> {
+    if path.is_dir() {
+        bail!(
+            "{flag} {} is a folder: give a file name such as model.json",
+            path.display()
+        );
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let probe = dir.join(format!(".tmp-probe-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .with_context(|| {
+            format!(
+                "{flag} {}: cannot write in {}: choose an existing, writable folder",
+                path.display(),
+                dir.display()
+            )
+        })?;
+    std::fs::remove_file(&probe).ok();
+    Ok(())
+}
+
+/// Metrics per position as `0.998 0.871 …`.
+pub fn positions(acc: &[f64]) -> String {
+    acc.iter()
+        .map(|a| format!("{a:.3}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_names_and_paths() {
+        assert!(report_dir("study").unwrap().ends_with("reports/study"));
+        assert_eq!(report_dir("/tmp/x").unwrap(), PathBuf::from("/tmp/x"));
+        assert!(report_dir("").is_err());
+        assert!(report_dir("..").is_err());
+    }
+}

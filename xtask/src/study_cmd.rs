@@ -1,0 +1,349 @@
+//! `cargo xtask study`: a study from a shipped preset or a study file, with
+//! flags overriding its values, run by the `study` crate; then the plots.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use models::ModelKind;
+use nncore::{ClipNorm, OptimizerKind, OptimizerSpec};
+use study::{ReportDir, RunOptions, Study, StudyReport, Variant};
+
+use crate::cli::{self, emit};
+
+/// Arguments of `cargo xtask study`.
+#[derive(Args, Debug, Default)]
+#[command(
+    after_help = "A study is a file: the presets are the shipped studies/article.toml (the \
+default) and studies/long.toml, and --config reads any study file (docs/SPEC.md §3 lists its \
+keys; studies/article.toml shows every default). Flags override the file's values; \
+--print-config prints the resolved study without running it. The report folder keeps the \
+resolved study as study.toml, and `--config reports/NAME/study.toml` replays it exactly.\n\n\
+Reports go to reports/<NAME>/: study.json, runs/*.json (one per run, written as it finishes), \
+SUMMARY.md and SVG plots.\n\n\
+--models, --lr-io, --lr-rec and --optimizer replace the file's variants by every combination of \
+model × lr_io × lr_rec (each model's article rate where a list is not given; the dnn has no \
+recurrent group and takes --lr-io everywhere). --hidden and --clip apply to every variant.\n\n\
+Examples:\n  cargo xtask study\n  cargo xtask study --quick\n  \
+cargo xtask study --preset long\n  \
+cargo xtask study --config studies/long.toml --seeds 1 --lengths 8,32 --iters 2000\n  \
+cargo xtask study --models gru --lengths 32 --seeds 3 --lr-io 0.1,0.3 --lr-rec 0.01,0.1 --out search\n  \
+cargo xtask study --models rnn --lengths 8,64 --seeds 3 --clip 1 --out clip"
+)]
+pub struct StudyArgs {
+    /// A study file (TOML); see studies/*.toml
+    #[arg(long, value_name = "FILE", conflicts_with = "preset")]
+    config: Option<std::path::PathBuf>,
+    /// A shipped study: `article` (the default) or `long` (lengths up to 256, the fixes the
+    /// article names, 5 seeds)
+    #[arg(long, value_name = "NAME", value_parser = study::PRESETS.iter().map(|p| p.0).collect::<Vec<_>>())]
+    preset: Option<String>,
+    /// Models to train, comma-separated [default: the study's]
+    #[arg(long, value_parser = cli::kind_parser(), value_delimiter = ',', value_name = "LIST")]
+    models: Option<Vec<ModelKind>>,
+    /// Hidden units of every variant [default: the study's, 100]
+    #[arg(long, value_name = "H")]
+    hidden: Option<usize>,
+    /// Sequence lengths, comma-separated [default: the study's, 8,16,32]
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    lengths: Option<Vec<usize>>,
+    /// Training seeds: a count N (seeds 0..N), a range A..B, or a list A,B,C [default: 10]
+    #[arg(long, value_parser = parse_seeds, value_name = "N|A..B|LIST")]
+    seeds: Option<Seeds>,
+    /// Training iterations per run, one sequence each [default: 20000]
+    #[arg(long, value_name = "N")]
+    iters: Option<usize>,
+    /// Evaluate on the held-out set every N iterations [default: 500, or --iters if fewer]
+    #[arg(long, value_name = "N")]
+    eval_every: Option<usize>,
+    /// Held-out sequences per length [default: 2000]
+    #[arg(long, value_name = "N")]
+    heldout: Option<usize>,
+    /// Seed of the held-out set [default: 20261129]
+    #[arg(long, value_name = "SEED")]
+    heldout_seed: Option<u64>,
+    /// Clip every variant's gradient to this global norm [default: the study's; the article
+    /// does not clip]
+    #[arg(long, value_name = "C")]
+    clip: Option<ClipNorm>,
+    /// Learning rates of the input/output weights and output bias, comma-separated
+    /// [default: each model's article rate, 0.1]
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    lr_io: Option<Vec<f64>>,
+    /// Learning rates of the recurrent weights and hidden biases, comma-separated
+    /// [default: each model's article rate, 0.001]
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    lr_rec: Option<Vec<f64>>,
+    /// Optimiser of every variant [default: sgd, the article's]
+    #[arg(long, value_parser = cli::optimizer_parser(), value_name = "NAME")]
+    optimizer: Option<OptimizerKind>,
+    /// Report name: reports go to reports/NAME/ (a value with a '/' is a folder path)
+    /// [default: study for the article's study, else the study's name]
+    #[arg(long, value_name = "NAME")]
+    out: Option<String>,
+    /// Worker threads [default: the number of cores]; results do not depend on it
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Finish an interrupted study: keep the runs already in reports/NAME/runs/ and train only
+    /// the missing ones (the flags must give the same study)
+    #[arg(long)]
+    resume: bool,
+    /// A smoke run that finishes in seconds: 2 seeds, 1,000 iterations, evaluation every 250
+    /// on 256 held-out sequences (lengths 8,64 for the long study; other flags still override)
+    #[arg(long)]
+    quick: bool,
+    /// Print the resolved study (TOML) and exit without training
+    #[arg(long)]
+    print_config: bool,
+}
+
+/// Training seeds as given on the command line.
+#[derive(Debug, Clone)]
+pub struct Seeds(Vec<u64>);
+
+fn parse_seeds(s: &str) -> Result<Seeds, String> {
+    study::parse_seeds(s).map(Seeds).map_err(|e| e.to_string())
+}
+
+impl StudyArgs {
+    /// The study these arguments ask for: the file or preset, then the
+    /// flags; checked.
+    pub fn study(&self) -> Result<Study> {
+        let mut s = match &self.config {
+            Some(path) => {
+                let bytes = seqdata::io::read_limited(path, "study file")?;
+                let text = String::from_utf8(bytes)
+                    .with_context(|| format!("study file {} is not UTF-8", path.display()))?;
+                Study::from_toml(&text).with_context(|| format!("--config {}", path.display()))?
+            }
+            None => Study::preset(self.preset.as_deref().unwrap_or("article"))?,
+        };
+        if self.quick {
+            s.name = format!("{}-quick", s.name);
+            s.seeds = vec![0, 1];
+            s.schedule.iters = 1_000;
+            s.schedule.eval_every = 250;
+            s.heldout = 256;
+            if s.lengths.iter().any(|&l| l > 32) {
+                s.lengths = vec![8, 64];
+            }
+        }
+        if self.models.is_some()
+            || self.lr_io.is_some()
+            || self.lr_rec.is_some()
+            || self.optimizer.is_some()
+        {
+            let models = self.models.clone().unwrap_or_else(|| s.models());
+            s.variants = self.variants(&models);
+        }
+        for v in &mut s.variants {
+            if let Some(h) = self.hidden {
+                v.hidden = h;
+            }
+            if let Some(c) = self.clip {
+                v.clip = Some(c);
+            }
+        }
+        s.dedup_variants();
+        if let Some(l) = &self.lengths {
+            s.lengths = l.clone();
+        }
+        if let Some(seeds) = &self.seeds {
+            s.seeds = seeds.0.clone();
+        }
+        if let Some(iters) = self.iters {
+            s.schedule.iters = iters;
+            // A shorter run than the file's evaluation interval: evaluate at
+            // its end rather than blame an interval the user never gave.
+            if self.eval_every.is_none() && s.schedule.eval_every > iters {
+                s.schedule.eval_every = iters;
+            }
+        }
+        if let Some(e) = self.eval_every {
+            s.schedule.eval_every = e;
+        }
+        if let Some(h) = self.heldout {
+            s.heldout = h;
+        }
+        if let Some(h) = self.heldout_seed {
+            s.heldout_seed = h;
+        }
+        s.check()?;
+        Ok(s)
+    }
+
+    /// Every combination of model × `--lr-io` × `--lr-rec` (each model's
+    /// article rate where a list is not given; a model without a recurrent
+    /// group takes `lr_io` for both and is not repeated over `--lr-rec`).
+    fn variants(&self, models: &[ModelKind]) -> Vec<Variant> {
+        let mut out = Vec::new();
+        for &model in models {
+            let a = Variant::article(model);
+            let optimizer = self.optimizer.unwrap_or_default();
+            let ios = self.lr_io.clone().unwrap_or(vec![a.optimizer.lr_io]);
+            let recs = match (&self.lr_rec, model.info().recurrent) {
+                (_, false) => vec![None],
+                (Some(r), true) => r.iter().copied().map(Some).collect(),
+                (None, true) => vec![Some(a.optimizer.lr_rec)],
+            };
+            for &lr_io in &ios {
+                for rec in &recs {
+                    out.push(Variant {
+                        optimizer: OptimizerSpec {
+                            optimizer,
+                            lr_io,
+                            lr_rec: rec.unwrap_or(lr_io),
+                        },
+                        ..a
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Runs `cargo xtask study`.
+pub fn run(args: StudyArgs) -> Result<()> {
+    let study = args.study()?;
+    if args.print_config {
+        return emit(&study.to_toml());
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| match study.name.as_str() {
+            "article" => "study".into(),
+            name => name.into(),
+        });
+    let dir = ReportDir::new(cli::report_dir(&out)?);
+    let jobs = study.jobs().len();
+    let bar = cli::progress_bar(
+        (jobs * study.schedule.iters) as u64,
+        format!("{jobs} runs of study `{}`", study.name),
+    );
+    let progress = |n: u64| bar.inc(n);
+    let options = RunOptions {
+        threads,
+        resume: args.resume,
+        progress: &progress,
+    };
+    let started = Instant::now();
+    let result = study::run(&study, &dir, &options);
+    bar.finish_and_clear();
+    let report = result?;
+    crate::report::write_plots(&report, &dir)?;
+    emit(&closing_text(
+        &report,
+        started.elapsed().as_secs_f64(),
+        &dir,
+    ))
+}
+
+/// The table, the verdict and where the reports are.
+fn closing_text(report: &StudyReport, seconds: f64, dir: &ReportDir) -> String {
+    let mut text = study::summary::text_table(report);
+    for line in &report.verdict {
+        let _ = writeln!(text, "- {line}");
+    }
+    let _ = write!(
+        text,
+        "\n{} runs in {seconds:.1} s on {} threads; reports in {}\n",
+        report.runs.len(),
+        report.timing.threads,
+        dir.path().display()
+    );
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: StudyArgs,
+    }
+
+    fn study(flags: &str) -> Result<Study> {
+        let argv = std::iter::once("study").chain(flags.split_whitespace());
+        Cli::try_parse_from(argv)?.args.study()
+    }
+
+    #[test]
+    fn flags_override_the_preset() {
+        let s = study("--seeds 3 --lengths 8 --iters 100 --hidden 16").unwrap();
+        assert_eq!(s.seeds, [0, 1, 2]);
+        assert_eq!(s.lengths, [8]);
+        // --iters below the file's interval: evaluated at the end.
+        assert_eq!((s.schedule.iters, s.schedule.eval_every), (100, 100));
+        assert!(s.variants.iter().all(|v| v.hidden == 16));
+        assert_eq!(s.labels(), ["rnn h16", "dnn h16"]);
+    }
+
+    #[test]
+    fn rate_lists_make_every_combination() {
+        let s = study("--models rnn,dnn --lr-io 0.1,0.3 --lr-rec 0.01,0.1").unwrap();
+        assert_eq!(
+            s.labels(),
+            [
+                "rnn lr 0.1/0.01",
+                "rnn lr 0.1/0.1",
+                "rnn lr 0.3/0.01",
+                "rnn lr 0.3/0.1",
+                "dnn",
+                "dnn lr 0.3"
+            ]
+        );
+        let s = study("--optimizer adam --models gru").unwrap();
+        assert_eq!(s.labels(), ["gru adam"]);
+    }
+
+    /// `--preset long --clip C` made `rnn` and `rnn clip 1` the same label
+    /// and failed; now the repeat is one variant.
+    #[test]
+    fn clip_over_the_long_preset_merges_the_variants_it_makes_equal() {
+        let s = study("--preset long --clip 2").unwrap();
+        assert_eq!(s.variants.len(), 5);
+        assert!(s.labels().iter().all(|l| l.ends_with("clip 2")));
+    }
+
+    #[test]
+    fn bad_flags_name_the_value() {
+        let cases = [
+            ("--lengths 0", "lengths = 0"),
+            ("--iters 0", "iters = 0"),
+            ("--iters 10 --eval-every 20", "eval_every = 20"),
+            ("--heldout 0", "heldout = 0"),
+            ("--clip -1", "the clipping norm must be a finite number > 0"),
+            ("--lr-io nan", "lr_io = NaN"),
+            ("--models foo", "invalid value 'foo'"),
+            ("--seeds 1,1", "a seed is repeated"),
+            ("--hidden 0", "hidden = 0"),
+        ];
+        for (flags, want) in cases {
+            let e = format!("{:#}", study(flags).unwrap_err());
+            assert!(e.contains(want), "{flags}: {e:?} should contain {want:?}");
+        }
+        // `--iters 10` alone no longer blames an --eval-every never given.
+        study("--iters 10").unwrap();
+        // A small held-out set is fine: the gradient flow uses what there is.
+        study("--heldout 16").unwrap();
+    }
+
+    #[test]
+    fn the_resolved_study_replays_itself() {
+        let s = study("--preset long --seeds 2 --lengths 8,64").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s.toml");
+        std::fs::write(&f, s.to_toml()).unwrap();
+        let back = study(&format!("--config {}", f.display())).unwrap();
+        assert_eq!(back, s);
+    }
+}
