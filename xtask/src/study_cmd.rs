@@ -65,15 +65,25 @@ pub struct StudyArgs {
     heldout_seed: Option<u64>,
     /// Clip every variant's gradient to this global norm [default: the study's; the article
     /// does not clip]
-    #[arg(long, value_name = "C")]
+    #[arg(long, value_name = "C", allow_negative_numbers = true)]
     clip: Option<ClipNorm>,
     /// Learning rates of the input/output weights and output bias, comma-separated
     /// [default: each model's article rate, 0.1]
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "LIST",
+        allow_negative_numbers = true
+    )]
     lr_io: Option<Vec<f64>>,
     /// Learning rates of the recurrent weights and hidden biases, comma-separated
     /// [default: each model's article rate, 0.001]
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "LIST",
+        allow_negative_numbers = true
+    )]
     lr_rec: Option<Vec<f64>>,
     /// Optimiser of every variant [default: sgd, the article's]
     #[arg(long, value_parser = cli::optimizer_parser(), value_name = "NAME")]

@@ -79,6 +79,12 @@ impl Observer for Bar<'_> {
 
 /// Runs `cargo xtask train`.
 pub fn run(args: TrainArgs) -> Result<()> {
+    if args.lr_rec.is_some() && !args.model.info().recurrent {
+        bail!(
+            "--lr-rec does not apply to the {} (it has no recurrent weights): use --lr-io",
+            args.model
+        );
+    }
     let variant = VariantDef {
         model: args.model,
         hidden: args.hidden,

@@ -323,10 +323,10 @@ fn eval_refuses_bad_model_files() {
     );
     eval("future.json", "this build reads rnnstudy.model/1");
     eval("no_schema.json", "no `schema` field");
-    eval("kind.json", "unknown variant `transformer`");
+    eval("kind.json", "unknown model kind `transformer`");
     eval(
         "hidden.json",
-        "`params.b` has 4 entries but `hidden` says 5",
+        "`params` (of a rnn with hidden 5): parameter `W_in` has shape",
     );
     eval("shape.json", "parameter `W` has shape");
     eval("missing_key.json", "parameter `W_out` is missing");
@@ -335,7 +335,7 @@ fn eval_refuses_bad_model_files() {
     eval("not_number.json", "`training.seed`");
     eval(
         "dnn_length.json",
-        "`params.b2` has 4 entries but `length` says 5",
+        "`params` (of a dnn with hidden 4): parameter `W1` has shape 4 rows where 5 are needed",
     );
     eval(
         "huge_heldout.json",
@@ -560,17 +560,20 @@ fn train_refuses_bad_settings_before_training() {
         &[("--length", "1000000")],
         "--length 1000000 is out of range",
     );
-    train(&[("--iters", "0")], "--iters 0 is out of range");
-    train(&[("--clip", "-1")], "--clip -1 is out of range");
+    train(
+        &[("--iters", "0")],
+        "invalid iters = 0: use 1 ..= 100000000",
+    );
+    train(
+        &[("--clip", "-1")],
+        "invalid clip = -1: the clipping norm must be a finite number > 0",
+    );
     train(&[("--lr-io", "nan")], "NaN");
     train(
         &[("--heldout", "100000000")],
         "--heldout 100000000 is out of range",
     );
-    train(
-        &[("--hidden", "100000")],
-        "hidden size 100000 is out of range",
-    );
+    train(&[("--hidden", "100000")], "hidden = 100000: use 1 ..= 4096");
     train(
         &[("--iters", "abc")],
         "invalid value 'abc' for '--iters <N>'",
@@ -588,7 +591,7 @@ fn train_refuses_bad_settings_before_training() {
         &[
             "train", "--model", "dnn", "--length", "4", "--lr-rec", "0.1", "--save", "m.json",
         ],
-        "--lr-rec does not apply to the dnn",
+        "--lr-rec does not apply to the dnn (it has no recurrent weights): use --lr-io",
     );
 }
 
@@ -663,18 +666,21 @@ fn study_refuses_huge_or_unwritable_output() {
     };
     study(
         &[("--lengths", "1000000")],
-        "--lengths 1000000 is out of range",
+        "invalid lengths = 1000000: each length must be 1 ..= 4096",
     );
-    study(&[("--iters", "0")], "--iters 0 is out of range");
+    study(&[("--iters", "0")], "invalid iters = 0");
     study(
         &[("--heldout", "100000000")],
-        "--heldout 100000000 is out of range",
+        "invalid heldout = 100000000: use 1 ..= 1000000",
     );
-    study(&[("--seeds", "0")], "invalid --seeds '0'");
-    study(&[("--clip", "0")], "--clip 0 is out of range");
+    study(&[("--seeds", "0")], "invalid seeds = '0'");
+    study(
+        &[("--clip", "0")],
+        "invalid clip = 0: the clipping norm must be a finite number > 0",
+    );
     study(&[("--models", "cnn")], "invalid value 'cnn'");
     study(
         &[("--out", "/proc/rnnstudy-study/x")],
-        "cannot create /proc/rnnstudy-study/x",
+        "report folder /proc/rnnstudy-study/x/runs: cannot create it",
     );
 }

@@ -353,16 +353,17 @@ impl ModelFile {
                 self.model
             )));
         }
-        self.training.check(length)?;
-        self.metrics
-            .check(length)
-            .map_err(|e| field_error("metrics", e))?;
-        self.model.load(hidden, length, &self.params).map_err(|e| {
+        let model = self.model.load(hidden, length, &self.params).map_err(|e| {
             e.context(format!(
                 "`params` (of a {} with hidden {hidden})",
                 self.model
             ))
-        })
+        })?;
+        self.training.check(length)?;
+        self.metrics
+            .check(length)
+            .map_err(|e| field_error("metrics", e))?;
+        Ok(model)
     }
 
     /// The held-out set the metrics were measured on (rebuilt from its

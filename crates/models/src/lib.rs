@@ -65,12 +65,12 @@ pub enum Error {
     #[error(transparent)]
     Data(#[from] seqdata::Error),
     /// An error with the file or place it happened in.
-    #[error("{what}: {source}")]
+    #[error("{what}: {cause}")]
     Context {
         /// Where: `model file m.json`.
         what: String,
         /// What went wrong there.
-        source: Box<Error>,
+        cause: Box<Error>,
     },
 }
 
@@ -79,7 +79,7 @@ impl Error {
     pub fn context(self, what: impl Into<String>) -> Self {
         Self::Context {
             what: what.into(),
-            source: Box::new(self),
+            cause: Box::new(self),
         }
     }
 }

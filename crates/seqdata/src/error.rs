@@ -4,34 +4,34 @@
 #[derive(Debug, thiserror::Error, Clone)]
 pub enum Error {
     /// A file could not be read.
-    #[error("cannot read {what} {}: {source}", path.display())]
+    #[error("cannot read {what} {}: {cause}", path.display())]
     Io {
         /// The file.
         path: std::path::PathBuf,
         /// What the file is (`data file`, `label file`).
         what: String,
         /// The operating system's error.
-        source: std::sync::Arc<std::io::Error>,
+        cause: std::sync::Arc<std::io::Error>,
     },
     /// A file could not be written.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {cause}", path.display())]
     Write {
         /// The file (or the folder it was to go in).
         path: std::path::PathBuf,
         /// The operating system's error.
-        source: std::sync::Arc<std::io::Error>,
+        cause: std::sync::Arc<std::io::Error>,
     },
     /// A data file's contents are not what they must be; the message names
     /// the place (line, column, entry) and the problem.
     #[error("{0}")]
     Format(String),
     /// An error with the file or place it happened in.
-    #[error("{what}: {source}")]
+    #[error("{what}: {cause}")]
     Context {
         /// Where: `data file data/x.csv`.
         what: String,
         /// What went wrong there.
-        source: Box<Error>,
+        cause: Box<Error>,
     },
     /// The sequence length is zero or above [`crate::MAX_LENGTH`].
     #[error("sequence length {length} is out of range: use 1 ..= {max}")]
@@ -72,7 +72,7 @@ impl Error {
     pub fn context(self, what: impl Into<String>) -> Self {
         Self::Context {
             what: what.into(),
-            source: Box::new(self),
+            cause: Box::new(self),
         }
     }
 }

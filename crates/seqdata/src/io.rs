@@ -42,7 +42,7 @@ pub fn read_limited(path: &Path, what: &str) -> Result<Vec<u8>> {
     let meta = std::fs::metadata(path).map_err(|e| Error::Io {
         path: path.to_path_buf(),
         what: what.to_string(),
-        source: std::sync::Arc::new(e),
+        cause: std::sync::Arc::new(e),
     })?;
     if meta.is_dir() {
         fail!("{what} {} is a folder, not a file", path.display());
@@ -57,7 +57,7 @@ pub fn read_limited(path: &Path, what: &str) -> Result<Vec<u8>> {
     let file = std::fs::File::open(path).map_err(|e| Error::Io {
         path: path.to_path_buf(),
         what: what.to_string(),
-        source: std::sync::Arc::new(e),
+        cause: std::sync::Arc::new(e),
     })?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     // `take` also bounds special files whose size the metadata does not tell.
@@ -66,7 +66,7 @@ pub fn read_limited(path: &Path, what: &str) -> Result<Vec<u8>> {
         .map_err(|e| Error::Io {
             path: path.to_path_buf(),
             what: what.to_string(),
-            source: std::sync::Arc::new(e),
+            cause: std::sync::Arc::new(e),
         })?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         fail!(
@@ -190,7 +190,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Dataset> {
     } else {
         rule_labels(&x)
     };
-    Ok(Dataset::new(x, y)?)
+    Dataset::new(x, y)
 }
 
 /// The labels of every row of `x` by the task's rule.
@@ -330,7 +330,7 @@ pub fn load_data(path: &Path) -> Result<Dataset> {
                 None => rule_labels(&x),
             };
             check_inputs(&x).map_err(|e| e.context(ctx()))?;
-            Ok(Dataset::new(x, y)?)
+            Dataset::new(x, y)
         }
         _ => fail!(
             "data file {}: unknown format: give a .csv or an _x.npy file as `cargo xtask data` writes",
@@ -366,7 +366,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .unwrap_or(Path::new("."));
     let io_err = |e: std::io::Error, at: &Path| Error::Write {
         path: at.to_path_buf(),
-        source: std::sync::Arc::new(e),
+        cause: std::sync::Arc::new(e),
     };
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")

@@ -96,12 +96,12 @@ pub enum Error {
     #[error(transparent)]
     Data(#[from] seqdata::Error),
     /// An error with what it happened in.
-    #[error("{what}: {source}")]
+    #[error("{what}: {cause}")]
     Context {
         /// Where (`run rnn L=8 seed=0`).
         what: String,
         /// What went wrong there.
-        source: Box<Error>,
+        cause: Box<Error>,
     },
 }
 
@@ -123,7 +123,7 @@ impl Error {
     pub fn context(self, what: impl Into<String>) -> Self {
         Self::Context {
             what: what.into(),
-            source: Box::new(self),
+            cause: Box::new(self),
         }
     }
 }
