@@ -260,6 +260,21 @@ fn grads_refuses_bad_input() {
         "cnn",
         "invalid value 'cnn'",
     );
+    // The inputs are size-limited like every other file (they were read whole).
+    let big = std::fs::File::create(f.path().join("big.json")).unwrap();
+    big.set_len(600 << 20).unwrap();
+    grads(
+        "big.json",
+        "sample.json",
+        "rnn",
+        "parameter file big.json is 629145600 bytes, more than the 536870912 (512 MiB) accepted",
+    );
+    grads(
+        "rnn_params.json",
+        "big.json",
+        "rnn",
+        "sample file big.json is 629145600 bytes",
+    );
 }
 
 #[test]

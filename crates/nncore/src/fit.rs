@@ -278,3 +278,130 @@ pub fn fit<O: Optimizer>(
         grad_flow_last: flows_last,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ParamGroup, ParamSet, Sgd};
+    use ndarray::{Array2, ArrayView2};
+    use seqdata::{AlternatingSign, Stream, seeded_rng};
+
+    /// One bias for every output; its loss turns NaN from step `nan_at` on.
+    struct Bias {
+        params: ParamSet,
+        y: Vec<f64>,
+        steps: usize,
+        nan_at: usize,
+    }
+
+    impl SequenceModel for Bias {
+        fn kind(&self) -> &'static str {
+            "bias"
+        }
+        fn params(&self) -> &ParamSet {
+            &self.params
+        }
+        fn params_mut(&mut self) -> &mut ParamSet {
+            &mut self.params
+        }
+        fn forward(&mut self, x: &[f64]) -> Result<&[f64]> {
+            let p = 1.0 / (1.0 + (-self.params.values()[0]).exp());
+            self.y = vec![p; x.len()];
+            Ok(&self.y)
+        }
+        fn loss_and_grad(&mut self, x: &[f64], labels: &[f64]) -> Result<f64> {
+            self.steps += 1;
+            self.forward(x)?;
+            let (mut e, mut g) = (0.0, 0.0);
+            for (p, l) in self.y.iter().zip(labels) {
+                e += 0.5 * (p - l) * (p - l);
+                g += (p - l) * p * (1.0 - p);
+            }
+            self.params.grads_mut()[0] = g;
+            Ok(if self.steps >= self.nan_at {
+                f64::NAN
+            } else {
+                e
+            })
+        }
+        fn outputs(&self) -> &[f64] {
+            &self.y
+        }
+        fn predict_batch(&self, xs: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
+            let p = 1.0 / (1.0 + (-self.params.values()[0]).exp());
+            Ok(Array2::from_elem(xs.dim(), p))
+        }
+        fn hidden(&self) -> usize {
+            0
+        }
+    }
+
+    fn bias(nan_at: usize) -> Bias {
+        Bias {
+            params: ParamSet::new([("b", vec![1], ParamGroup::InputOutput)]),
+            y: Vec::new(),
+            steps: 0,
+            nan_at,
+        }
+    }
+
+    fn run(model: &mut Bias, schedule: Schedule) -> Result<Outcome> {
+        let task = AlternatingSign::new(4).unwrap();
+        let pool = task.generate(50, &mut seeded_rng(0, Stream::Pool)).unwrap();
+        let heldout = task.heldout(20, 1).unwrap();
+        let mut trainer = Trainer::new(Sgd::new(0.1, 0.1).unwrap());
+        let mut order = seeded_rng(0, Stream::Sampling);
+        fit(
+            model,
+            &mut trainer,
+            &pool,
+            &mut order,
+            &heldout,
+            &schedule,
+            &mut (),
+        )
+    }
+
+    /// The schedule's size reserves nothing up front: a run that may take
+    /// 100 million iterations and stops at the first is cheap (the old loop
+    /// reserved one curve point per evaluation, gigabytes here).
+    #[test]
+    fn a_divergence_stops_the_run_and_nothing_is_reserved_for_the_schedule() {
+        let schedule = Schedule {
+            iters: Schedule::MAX_ITERS,
+            eval_every: 1,
+            grad_flow_batch: 0,
+        };
+        let out = run(&mut bias(3), schedule).unwrap();
+        assert_eq!(out.diverged_at, Some(3));
+        assert_eq!(out.iters, 2);
+        assert_eq!(out.curve.len(), 2);
+        assert!(out.curve.capacity() < 1000, "{}", out.curve.capacity());
+    }
+
+    #[test]
+    fn evaluates_on_schedule_and_checks_it() {
+        let s = Schedule {
+            iters: 30,
+            eval_every: 10,
+            grad_flow_batch: 5,
+        };
+        let out = run(&mut bias(usize::MAX), s).unwrap();
+        assert_eq!(
+            out.curve.iter().map(|p| p.iter).collect::<Vec<_>>(),
+            [10, 20, 30]
+        );
+        assert_eq!(
+            (out.iters, out.diverged_at, out.clipped_updates),
+            (30, None, 0)
+        );
+        // No hidden state over time: no gradient flow, no spectral norm.
+        assert!(out.grad_flow.is_empty() && out.curve[0].spectral_norm.is_none());
+        let bad = Schedule {
+            eval_every: 31,
+            ..s
+        };
+        let e = run(&mut bias(usize::MAX), bad).unwrap_err().to_string();
+        assert!(e.contains("eval_every = 31"), "{e}");
+    }
+}

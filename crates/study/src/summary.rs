@@ -132,7 +132,8 @@ at every length).",
             )),
             _ => None,
         };
-        if let Some((text, holds)) = claim {
+        // A claim about length needs two lengths to be judged.
+        if let Some((text, holds)) = claim.filter(|_| rows.len() >= 2) {
             out.push(format!(
                 "{model}: the article says {text}: {}.",
                 if holds {
@@ -467,6 +468,43 @@ mod tests {
             wall_s_mean: 1.0,
             diverged: 0,
         }
+    }
+
+    #[test]
+    fn one_length_makes_no_claim_about_length() {
+        let v = verdict(&Study::article(), &[row("rnn", 16, 0.7, 0.1)]).join("\n");
+        assert!(!v.contains("the article says"), "{v}");
+    }
+
+    /// SUMMARY.md named "batch-size-1 SGD" and "clipping: none" whatever the
+    /// variants were; now each variant's optimiser and clipping is listed.
+    #[test]
+    fn the_summary_names_each_variants_optimiser_and_clipping() {
+        let study = Study::preset("long").unwrap();
+        let report = StudyReport {
+            schema: crate::SCHEMA.into(),
+            summary: Vec::new(),
+            runs: Vec::new(),
+            verdict: Vec::new(),
+            timing: crate::Timing {
+                total_wall_s: 0.0,
+                train_s: 0.0,
+                eval_s: 0.0,
+                threads: 1,
+            },
+            config: study,
+        };
+        let md = markdown(&report);
+        assert!(!md.contains("batch-size-1 SGD"), "{md}");
+        assert!(md.contains("| lstm adam lr 0.01/0.01 clip 1 | lstm | 100 | adam | 0.01 (input/output), 0.01 (recurrent) | global norm 1 |"), "{md}");
+        assert!(
+            md.contains("| rnn | rnn | 100 | sgd | 0.1 (input/output), 0.001 (recurrent) | none |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| dnn | dnn | 100 | sgd | 0.1 (every parameter) | none |"),
+            "{md}"
+        );
     }
 
     #[test]
