@@ -1,5 +1,5 @@
 //! A steady-state training iteration allocates nothing on the heap, for
-//! every registered model kind (SPEC §5: allocation and call overhead
+//! every registered model kind (docs/SPEC.md §7: allocation and call overhead
 //! dominate at batch size 1).
 //!
 //! dhat's counting allocator is this test binary's global allocator; the

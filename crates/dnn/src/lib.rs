@@ -2,7 +2,7 @@
 //!
 //! [`Mlp`] reads the whole sequence at once (input `L`), has one hidden layer
 //! of `H` ReLU units (100 by default) and `L` sigmoid outputs, one per
-//! position (SPEC §2). It implements [`nncore::SequenceModel`], so the same
+//! position (docs/SPEC.md §2). It implements [`nncore::SequenceModel`], so the same
 //! [`nncore::Trainer`] that trains the recurrent models trains it.
 //!
 //! ```

@@ -1,4 +1,4 @@
-//! The study's SVG plots (SPEC §3–4): held-out accuracy against iteration
+//! The study's SVG plots (docs/SPEC.md §6): held-out accuracy against iteration
 //! for each length, final accuracy against length, accuracy at each position
 //! at the end of training, the gradient flow `‖∂E/∂h_t‖` over time steps and
 //! the largest singular value of the recurrent matrix over training. Every
@@ -12,6 +12,17 @@
 //! plotters are 1.24 times the `font-size` written to the SVG. The legend is
 //! drawn by hand, inside the plotting area where it hides (almost) nothing,
 //! else in a column that widens the canvas on the right.
+//!
+//! ```
+//! use study::{ReportDir, RunOptions, Study};
+//! let study = Study::from_toml("lengths = [4]\nseeds = 2\niters = 40\neval_every = 20\nheldout = 32\n[[variant]]\nmodel = \"rnn\"\nhidden = 4")?;
+//! let dir = tempfile::tempdir()?;
+//! let report = study::run(&study, &ReportDir::new(dir.path()), &RunOptions::default())?;
+//! let plots = plots::all(&report)?;
+//! assert_eq!(plots[0].0, "curve_L4.svg");
+//! assert!(plots.iter().all(|(_, svg)| svg.starts_with("<svg")));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::BTreeMap;
 use std::ops::Range;

@@ -54,7 +54,7 @@ impl HiddenActivation {
     }
 }
 
-/// The gate-less Elman RNN of the article (SPEC §2), row-vector convention:
+/// The gate-less Elman RNN of the article (docs/SPEC.md §2), row-vector convention:
 ///
 /// ```text
 /// u_t = x_t W_in + h_{t-1} W + b,   h_t = tanh(u_t),   h_{-1} = 0

@@ -14,7 +14,7 @@ use crate::recurrent::Recurrent;
 /// Gate blocks of a GRU: `r`, `z`, `n`.
 const GATES: usize = 3;
 
-/// A gated recurrent unit with PyTorch's `nn.GRU` equations (SPEC §4) and
+/// A gated recurrent unit with PyTorch's `nn.GRU` equations (docs/SPEC.md §4) and
 /// the Elman RNN's sigmoid output head, row-vector convention:
 ///
 /// ```text

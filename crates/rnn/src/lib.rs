@@ -1,7 +1,7 @@
 //! Recurrent sequence models trained by backpropagation through time.
 //!
 //! [`ElmanRnn`] is the gate-less recurrent network of the rnnstudy
-//! experiment (SPEC §2): input 1, hidden `H` (100 by default) with `tanh`,
+//! experiment (docs/SPEC.md §2): input 1, hidden `H` (100 by default) with `tanh`,
 //! one sigmoid output per time step, full BPTT over the whole sequence with
 //! the gradients of every time step summed into one update per sequence. It
 //! implements [`nncore::SequenceModel`], so [`nncore::Trainer`] trains it.

@@ -17,7 +17,7 @@ const GATES: usize = 4;
 const FORGET: usize = 1;
 
 /// A long short-term memory cell with PyTorch's `nn.LSTM` equations
-/// (SPEC §4) and the Elman RNN's sigmoid output head, row-vector convention:
+/// (docs/SPEC.md §4) and the Elman RNN's sigmoid output head, row-vector convention:
 ///
 /// ```text
 /// i_t = σ(x_t W_ii + b_ii + h_{t-1} W_hi + b_hi)

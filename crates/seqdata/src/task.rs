@@ -5,7 +5,7 @@ use rand::Rng;
 
 use crate::{Dataset, Error, Result, Stream, label_into, seeded_rng};
 
-/// Sequences in a training pool (SPEC §1).
+/// Sequences in a training pool (docs/SPEC.md §1).
 pub const POOL_SIZE: usize = 50_000;
 
 /// The longest sequence accepted (2^20).
