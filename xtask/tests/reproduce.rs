@@ -169,3 +169,79 @@ fn data_files_and_fresh_data_agree() {
     assert_eq!(p["p"].as_array().unwrap().len(), 3);
     assert_eq!(p["rule"], serde_json::json!([1, 0, 0]));
 }
+
+/// A model trained by `train` is the study's run of the same variant,
+/// length and seed, bit for bit (one training path serves both).
+#[test]
+fn train_equals_the_studys_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    xtask(
+        d,
+        &[
+            "study",
+            "--models",
+            "gru",
+            "--hidden",
+            "12",
+            "--lengths",
+            "6",
+            "--seeds",
+            "3,",
+            "--iters",
+            "400",
+            "--eval-every",
+            "100",
+            "--heldout",
+            "300",
+            "--out",
+            "./s",
+        ],
+    );
+    let m = train(d, "gru", "g.json", &["--seed", "3"]);
+    let study: Value =
+        serde_json::from_slice(&std::fs::read(d.join("s/study.json")).unwrap()).unwrap();
+    let run = &study["runs"][0];
+    assert_eq!(m["metrics"], run["final"], "{run}");
+}
+
+/// `report` writes SUMMARY.md and the plots again from study.json.
+#[test]
+fn report_regenerates_summary_and_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    xtask(
+        d,
+        &[
+            "study",
+            "--quick",
+            "--models",
+            "dnn",
+            "--lengths",
+            "4",
+            "--out",
+            "./r",
+        ],
+    );
+    let r = d.join("r");
+    let summary = std::fs::read(r.join("SUMMARY.md")).unwrap();
+    let plot = std::fs::read(r.join("curve_L4.svg")).unwrap();
+    std::fs::remove_file(r.join("SUMMARY.md")).unwrap();
+    std::fs::remove_file(r.join("curve_L4.svg")).unwrap();
+    let out = xtask(d, &["report", "./r"]);
+    assert!(out.contains("wrote SUMMARY.md"), "{out}");
+    assert_eq!(std::fs::read(r.join("SUMMARY.md")).unwrap(), summary);
+    assert_eq!(std::fs::read(r.join("curve_L4.svg")).unwrap(), plot);
+    // A folder without a study is named.
+    let out = Command::new(BIN)
+        .args(["report", "./nowhere"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("nowhere/study.json") && e.lines().count() == 1,
+        "{e}"
+    );
+}
