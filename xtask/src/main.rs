@@ -6,6 +6,7 @@ mod cli;
 mod data;
 mod eval;
 mod grads;
+mod merge;
 mod predict;
 mod report;
 mod roofline;
@@ -37,6 +38,8 @@ struct Cli {
 enum Command {
     /// Run a study (default: the article's, rnn and dnn at lengths 8, 16, 32 over 10 seeds)
     Study(study_cmd::StudyArgs),
+    /// Gather the shards of a study (study --shard K/N) into its report
+    Merge(merge::MergeArgs),
     /// Train one model and save it as a model file (JSON)
     Train(train::TrainArgs),
     /// Evaluate a saved model: per-element accuracy, exact match, per-position accuracy
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
         Command::Data(args) => data::run(args),
         Command::Grads(args) => grads::run(args),
         Command::Roofline(args) => roofline::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Report(args) => report::run(args),
     };
     match result {

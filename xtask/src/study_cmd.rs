@@ -106,6 +106,11 @@ pub struct StudyArgs {
     /// Print the resolved study (TOML) and exit without training
     #[arg(long)]
     print_config: bool,
+    /// Run only shard K of N (K = 0 … N−1) of the study's job plan, e.g. on a Slurm array
+    /// (`--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`); its runs go to the folder's
+    /// runs/ and `cargo xtask merge` gathers the shards
+    #[arg(long, value_name = "K/N", conflicts_with_all = ["resume", "print_config"])]
+    shard: Option<study::Shard>,
 }
 
 /// Training seeds as given on the command line.
@@ -231,7 +236,10 @@ pub fn run(args: StudyArgs) -> Result<()> {
             name => name.into(),
         });
     let dir = ReportDir::new(cli::report_dir(&out)?);
-    let jobs = study.jobs().len();
+    let jobs = match args.shard {
+        Some(shard) => study.shard_jobs(shard).len(),
+        None => study.jobs().len(),
+    };
     let bar = cli::progress_bar(
         (jobs * study.schedule.iters) as u64,
         format!("{jobs} runs of study `{}`", study.name),
@@ -241,8 +249,22 @@ pub fn run(args: StudyArgs) -> Result<()> {
         threads,
         resume: args.resume,
         progress: &progress,
+        shard: None,
     };
     let started = Instant::now();
+    if let Some(shard) = args.shard {
+        let result = study::run_shard(&study, &dir, shard, &options);
+        bar.finish_and_clear();
+        let runs = result?;
+        return emit(&format!(
+            "shard {shard}: {} runs of study `{}` in {:.1} s, in {}; gather the shards with \
+             `cargo xtask merge FOLDER…`\n",
+            runs.len(),
+            study.name,
+            started.elapsed().as_secs_f64(),
+            dir.runs().display()
+        ));
+    }
     let result = study::run(&study, &dir, &options);
     bar.finish_and_clear();
     let report = result?;

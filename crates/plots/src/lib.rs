@@ -1499,6 +1499,8 @@ mod tests {
                     runs.push(RunReport {
                         variant: variant.label(),
                         settings: *variant,
+                        build: study::build_id(),
+                        shard: None,
                         length,
                         seed,
                         iters,
@@ -1543,6 +1545,7 @@ mod tests {
             runs,
             summary,
             verdict: Vec::new(),
+            missing: Vec::new(),
             timing: Timing {
                 total_wall_s: 1.0,
                 train_s: 1.0,

@@ -1,8 +1,9 @@
 //! The study engine: what a study is ([`Study`], read from a TOML study
 //! file), its deterministic job plan ([`Job`]), running it into a report
 //! folder with resume ([`run`], [`ReportDir`]), the report schema
-//! ([`StudyReport`], written as `study.json` and `runs/*.json`), and the
-//! summary and verdict computed from the numbers ([`summary`]).
+//! ([`StudyReport`], written as `study.json` and `runs/*.json`), the
+//! summary and verdict computed from the numbers ([`summary`]), and
+//! splitting a study across machines ([`Shard`], [`run_shard`], [`merge`]).
 //!
 //! A two-variant study, from a study file to `study.json`, with the
 //! library alone:
@@ -44,6 +45,7 @@ mod config;
 mod plan;
 mod report;
 mod run;
+mod shard;
 pub mod summary;
 
 pub use config::{
@@ -54,7 +56,8 @@ pub use plan::Job;
 pub use report::{
     RunReport, SCHEMA, StudyReport, SummaryRow, Timing, mean_std, run_file_name, summarise,
 };
-pub use run::{ReportDir, RunOptions, STUDY_FILE, run, run_report, train_job};
+pub use run::{ReportDir, RunOptions, STUDY_FILE, run, run_report, run_shard, train_job};
+pub use shard::{Merged, Shard, build_id, merge};
 
 /// What can go wrong defining or running a study.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +86,9 @@ pub enum Error {
     /// A study that cannot be resumed.
     #[error("resume: {0}")]
     Resume(String),
+    /// Shards that cannot be merged.
+    #[error("merge: {0}")]
+    Merge(String),
     /// A `study.json` that cannot be read back.
     #[error("{0}")]
     Report(String),

@@ -23,6 +23,13 @@ pub struct RunReport {
     pub length: usize,
     /// Training seed.
     pub seed: u64,
+    /// The build that trained it: the architecture and vector features
+    /// ([`build_id`](crate::build_id)).
+    pub build: String,
+    /// The shard that trained it, in its run file (a merged `study.json`
+    /// drops it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::Shard>,
     /// Iterations done (fewer than asked if the run diverged).
     pub iters: usize,
     /// Training time in seconds (evaluation excluded).
@@ -139,6 +146,10 @@ pub struct StudyReport {
     pub summary: Vec<SummaryRow>,
     /// The verdict, computed from the summary.
     pub verdict: Vec<String>,
+    /// Jobs a partial merge lacks (`variant L=length seed=seed`); empty for
+    /// a whole study.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
     /// Timing (machine-dependent; everything else is reproducible).
     pub timing: Timing,
 }

@@ -15,6 +15,7 @@ use seqdata::{AlternatingSign, Dataset, Stream, seeded_rng};
 use crate::config::{Study, differences};
 use crate::plan::Job;
 use crate::report::{RunReport, SCHEMA, StudyReport, Timing, summarise};
+use crate::shard::{Shard, build_id};
 use crate::{Error, Result, summary};
 
 /// The resolved study in a report folder, written before any run starts.
@@ -30,6 +31,10 @@ pub struct RunOptions<'a> {
     /// Told the iterations done by every run, as they are done (a progress
     /// bar); called from the worker threads.
     pub progress: &'a (dyn Fn(u64) + Sync),
+    /// Run only this shard of the plan ([`Study::shard_jobs`]): its runs go
+    /// to `runs/` (keeping any already there, as a resume does) and no
+    /// `study.json` is written; [`merge`](crate::merge) gathers the shards.
+    pub shard: Option<Shard>,
 }
 
 impl Default for RunOptions<'_> {
@@ -38,6 +43,7 @@ impl Default for RunOptions<'_> {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             resume: false,
             progress: &|_| {},
+            shard: None,
         }
     }
 }
@@ -79,6 +85,8 @@ pub fn train_job(
 /// The report of a finished job.
 pub fn run_report(job: &Job, outcome: Outcome) -> RunReport {
     RunReport {
+        build: build_id(),
+        shard: None,
         variant: job.variant.label(),
         settings: job.variant,
         length: job.length,
@@ -152,6 +160,47 @@ impl ReportDir {
     /// the folder are removed (they would mix with this one's); with it, the
     /// folder must hold this very study.
     pub fn prepare(&self, study: &Study, resume: bool) -> Result<()> {
+        self.create()?;
+        if resume {
+            self.check_resume(study)?;
+        } else {
+            self.remove_runs()?;
+        }
+        self.write(STUDY_FILE, study.to_toml().as_bytes())
+    }
+
+    /// Prepares the folder for one shard: a folder that holds no study yet
+    /// gets `study.toml`; one that holds a study must hold this one (shards
+    /// share a folder or each have their own). Runs already there are kept.
+    pub fn prepare_shard(&self, study: &Study) -> Result<()> {
+        self.create()?;
+        if self.dir.join(STUDY_FILE).exists() {
+            return self.check_resume(study);
+        }
+        self.write(STUDY_FILE, study.to_toml().as_bytes())
+    }
+
+    /// Prepares the folder a merge writes: its study file, and no runs of
+    /// another study.
+    pub(crate) fn prepare_merge(&self, study: &Study) -> Result<()> {
+        self.create()?;
+        if self.dir.join(STUDY_FILE).exists() && self.check_resume(study).is_err() {
+            self.remove_runs()?;
+        }
+        self.write(STUDY_FILE, study.to_toml().as_bytes())
+    }
+
+    /// Writes `study.json` and `SUMMARY.md`, and every run to `runs/`.
+    pub(crate) fn write_report(&self, report: &StudyReport) -> Result<()> {
+        for r in &report.runs {
+            self.write_json(&format!("runs/{}", r.file_name()), r)?;
+        }
+        self.write("SUMMARY.md", summary::markdown(report).as_bytes())?;
+        self.write_json("study.json", report)
+    }
+
+    /// Creates the folder and `runs/` and proves they can be written.
+    fn create(&self) -> Result<()> {
         let runs = self.runs();
         std::fs::create_dir_all(&runs).map_err(|e| Error::Folder {
             path: runs.clone(),
@@ -163,9 +212,14 @@ impl ReportDir {
             problem: format!("is not writable ({e})"),
         })?;
         std::fs::remove_file(&probe).ok();
-        if resume {
-            self.check_resume(study)?;
-        } else {
+        Ok(())
+    }
+
+    /// Removes the run files of an earlier study (they would mix with this
+    /// one's).
+    fn remove_runs(&self) -> Result<()> {
+        let runs = self.runs();
+        {
             for entry in std::fs::read_dir(&runs).map_err(|e| Error::Folder {
                 path: runs.clone(),
                 problem: e.to_string(),
@@ -184,7 +238,7 @@ impl ReportDir {
                 }
             }
         }
-        self.write(STUDY_FILE, study.to_toml().as_bytes())
+        Ok(())
     }
 
     /// Refuses to resume unless the folder holds a study that resolves to
@@ -263,18 +317,49 @@ pub fn run(study: &Study, dir: &ReportDir, options: &RunOptions<'_>) -> Result<S
     if options.threads == 0 || options.threads > 1024 {
         return Err(Error::invalid("threads", options.threads, "use 1 ..= 1024"));
     }
+    if options.shard.is_some() {
+        return Err(Error::invalid(
+            "shard",
+            "given",
+            "a shard writes runs only: call run_shard, then merge",
+        ));
+    }
     dir.prepare(study, options.resume)?;
     let started = Instant::now();
-    let mut report = execute(study, dir, options)?;
+    let runs = execute(study, &study.jobs(), dir, options)?;
+    let mut report = gather_runs(study, runs, options.threads, &[])?;
     report.timing.total_wall_s = started.elapsed().as_secs_f64();
     dir.write("SUMMARY.md", summary::markdown(&report).as_bytes())?;
     dir.write_json("study.json", &report)?;
     Ok(report)
 }
 
-/// Trains every run of the plan not yet in the folder and gathers the report.
-fn execute(study: &Study, dir: &ReportDir, options: &RunOptions<'_>) -> Result<StudyReport> {
-    let mut heldout: BTreeMap<usize, Arc<Dataset>> = BTreeMap::new();
+/// Runs shard `shard` of `study` into `dir` (its own folder or one the
+/// shards share): trains the shard's runs not yet in `runs/`, each written
+/// as it finishes, marked with its shard. Returns the shard's runs.
+pub fn run_shard(
+    study: &Study,
+    dir: &ReportDir,
+    shard: Shard,
+    options: &RunOptions<'_>,
+) -> Result<Vec<RunReport>> {
+    study.check()?;
+    dir.prepare_shard(study)?;
+    let jobs = study.shard_jobs(shard);
+    execute(
+        study,
+        &jobs,
+        dir,
+        &RunOptions {
+            shard: Some(shard),
+            ..*options
+        },
+    )
+}
+
+/// The held-out set of every length of the study.
+fn heldout_sets(study: &Study) -> Result<BTreeMap<usize, Arc<Dataset>>> {
+    let mut heldout = BTreeMap::new();
     for &l in &study.lengths {
         let task = AlternatingSign::new(l)?;
         heldout.insert(
@@ -282,8 +367,18 @@ fn execute(study: &Study, dir: &ReportDir, options: &RunOptions<'_>) -> Result<S
             Arc::new(task.heldout(study.heldout, study.heldout_seed)?),
         );
     }
-    let jobs = study.jobs();
-    let done = dir.finished_runs(&jobs);
+    Ok(heldout)
+}
+
+/// Trains every job of `jobs` not yet in the folder; returns all their runs.
+fn execute(
+    study: &Study,
+    jobs: &[Job],
+    dir: &ReportDir,
+    options: &RunOptions<'_>,
+) -> Result<Vec<RunReport>> {
+    let heldout = heldout_sets(study)?;
+    let done = dir.finished_runs(jobs);
     for _ in done.iter().flatten() {
         (options.progress)(study.schedule.iters as u64);
     }
@@ -322,7 +417,10 @@ fn execute(study: &Study, dir: &ReportDir, options: &RunOptions<'_>) -> Result<S
                 &heldout[&job.length],
                 &mut progress,
             )
-            .map(|(outcome, _)| run_report(job, outcome))
+            .map(|(outcome, _)| RunReport {
+                shard: options.shard,
+                ..run_report(job, outcome)
+            })
             .map_err(|e| {
                 e.context(format!(
                     "run {} L={} seed={}",
@@ -347,23 +445,30 @@ fn execute(study: &Study, dir: &ReportDir, options: &RunOptions<'_>) -> Result<S
         })
         .collect::<Result<Vec<_>>>()?;
     runs.extend(done.into_iter().flatten());
-    Ok(gather(study, runs, &heldout, options.threads))
+    Ok(runs)
 }
 
-/// The report from the runs: ordered by the plan, summarised over seeds, with
-/// the verdict.
-fn gather(
+/// The report from the runs: ordered by the plan, the build and shard marks
+/// of the run files dropped (study.json is the same whoever trained it),
+/// summarised over seeds (a variant and length without runs, in a partial
+/// merge, has no row), with the verdict. `missing` lists the jobs a partial
+/// merge lacks.
+pub(crate) fn gather_runs(
     study: &Study,
     mut runs: Vec<RunReport>,
-    heldout: &BTreeMap<usize, Arc<Dataset>>,
     threads: usize,
-) -> StudyReport {
+    missing: &[String],
+) -> Result<StudyReport> {
+    let heldout = heldout_sets(study)?;
     let jobs = study.jobs();
     let rank = |r: &RunReport| {
         jobs.iter()
             .position(|j| j.variant == r.settings && j.length == r.length && j.seed == r.seed)
     };
     runs.sort_by_key(|r| rank(r));
+    for r in &mut runs {
+        r.shard = None;
+    }
     let mut rows = Vec::new();
     for variant in &study.variants {
         for &length in &study.lengths {
@@ -371,6 +476,9 @@ fn gather(
                 .iter()
                 .filter(|r| r.settings == *variant && r.length == length)
                 .collect();
+            if rs.is_empty() {
+                continue;
+            }
             let baseline = nncore::majority_baseline(heldout[&length].labels());
             rows.push(summarise(variant, length, &rs, baseline));
         }
@@ -382,12 +490,13 @@ fn gather(
         eval_s: runs.iter().map(|r| r.eval_s).sum(),
         threads,
     };
-    StudyReport {
+    Ok(StudyReport {
         schema: SCHEMA.to_string(),
         config: study.clone(),
         runs,
         summary: rows,
         verdict,
+        missing: missing.to_vec(),
         timing,
-    }
+    })
 }

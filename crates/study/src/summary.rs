@@ -305,6 +305,15 @@ original article concluded from one training sample per 500 iterations? Here eve
 measured on a fixed held-out set that no model trains on, over several training seeds."
     };
     let _ = writeln!(s, "{question}\n");
+    if !report.missing.is_empty() {
+        let _ = writeln!(
+            s,
+            "**A partial study**: merged with `--allow-partial`, {} runs of the plan are missing \
+({}). Every figure below is over the runs that are here.\n",
+            report.missing.len(),
+            report.missing.join(", ")
+        );
+    }
     let _ = writeln!(
         s,
         "Study `{}`: {} variants at lengths {}; {} seeds each ({}); {} iterations of \
@@ -486,6 +495,7 @@ mod tests {
             summary: Vec::new(),
             runs: Vec::new(),
             verdict: Vec::new(),
+            missing: Vec::new(),
             timing: crate::Timing {
                 total_wall_s: 0.0,
                 train_s: 0.0,

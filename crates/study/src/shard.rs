@@ -1,0 +1,312 @@
+//! Splitting a study across machines: [`Shard`] `K/N` takes a deterministic,
+//! cost-balanced part of the job plan; [`merge`] puts the run files of the
+//! shards back together into the study a single process would have written.
+//!
+//! The engine ships no scheduler: any runner that starts `N` processes with
+//! `K = 0 … N−1` (a Slurm job array, GNU parallel, a Kubernetes Indexed Job)
+//! runs a study, and one merge gathers it.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Study, differences};
+use crate::plan::Job;
+use crate::report::{RunReport, StudyReport};
+use crate::run::{ReportDir, STUDY_FILE, gather_runs};
+use crate::{Error, Result};
+
+/// Shard `index` of `count` (0-based: `0/4` … `3/4`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// Which shard, `0 ..= count − 1`.
+    pub index: usize,
+    /// How many shards.
+    pub count: usize,
+}
+
+impl Shard {
+    /// The most shards a study may be split into.
+    pub const MAX_COUNT: usize = 100_000;
+
+    /// A checked shard.
+    pub fn new(index: usize, count: usize) -> Result<Self> {
+        if count == 0 || count > Self::MAX_COUNT {
+            return Err(Error::invalid(
+                "shard count",
+                count,
+                format!("use 1 ..= {}", Self::MAX_COUNT),
+            ));
+        }
+        if index >= count {
+            return Err(Error::invalid(
+                "shard",
+                format!("{index}/{count}"),
+                format!("the index is 0-based: use 0 ..= {} of {count}", count - 1),
+            ));
+        }
+        Ok(Self { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = Error;
+    /// Parses `K/N`.
+    ///
+    /// ```
+    /// let s: study::Shard = "2/4".parse()?;
+    /// assert_eq!((s.index, s.count), (2, 4));
+    /// assert!("4/4".parse::<study::Shard>().is_err());
+    /// # Ok::<(), study::Error>(())
+    /// ```
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || Error::invalid("shard", s, "give K/N, e.g. 0/4 (K counts from 0)");
+        let (k, n) = s.trim().split_once('/').ok_or_else(bad)?;
+        let k = k.trim().parse().map_err(|_| bad())?;
+        let n = n.trim().parse().map_err(|_| bad())?;
+        Self::new(k, n)
+    }
+}
+
+impl Study {
+    /// The jobs of `shard`, in plan order. Jobs are dealt longest first (by
+    /// the registry's cost model, ties in plan order) to the shard with the
+    /// least work so far (ties to the lowest index), so every shard does
+    /// about the same work and the same plan gives the same partition on
+    /// every machine.
+    pub fn shard_jobs(&self, shard: Shard) -> Vec<Job> {
+        let jobs = self.jobs();
+        let iters = self.schedule.iters;
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by(|&a, &b| jobs[b].cost(iters).total_cmp(&jobs[a].cost(iters)));
+        let mut load = vec![0.0f64; shard.count];
+        let mut mine = Vec::new();
+        for i in order {
+            let (k, _) = load
+                .iter()
+                .enumerate()
+                .min_by(|a, b| a.1.total_cmp(b.1))
+                .expect("at least one shard");
+            load[k] += jobs[i].cost(iters);
+            if k == shard.index {
+                mine.push(i);
+            }
+        }
+        mine.sort_unstable();
+        mine.into_iter().map(|i| jobs[i]).collect()
+    }
+}
+
+/// The build that trained a run: the architecture and the vector features
+/// the code was compiled for. Results depend on them (the vectorised kernels
+/// sum in different orders, and `exp` comes from the platform's libm), so a
+/// merge refuses runs of different builds.
+pub fn build_id() -> String {
+    let mut s = std::env::consts::ARCH.to_string();
+    for (on, name) in [
+        (cfg!(target_feature = "sse4.1"), "sse4.1"),
+        (cfg!(target_feature = "avx"), "avx"),
+        (cfg!(target_feature = "avx2"), "avx2"),
+        (cfg!(target_feature = "fma"), "fma"),
+        (cfg!(target_feature = "avx512f"), "avx512f"),
+        (cfg!(target_feature = "neon"), "neon"),
+    ] {
+        if on {
+            s.push('+');
+            s.push_str(name);
+        }
+    }
+    s
+}
+
+/// What a merge found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    /// The merged study (runs in plan order).
+    pub report: StudyReport,
+    /// Jobs of the plan no folder holds a run of, as `variant L=length seed=seed`.
+    pub missing: Vec<String>,
+}
+
+/// Gathers the run files of one study from `dirs` (the shards' report
+/// folders, or one shared folder) into `out`: `study.toml`, `study.json` and
+/// `SUMMARY.md`, exactly as a single process would write them.
+///
+/// Refuses folders whose `study.toml` resolves to another study (naming the
+/// keys that differ), run files of another configuration (naming the run and
+/// the field), and runs of different builds ([`build_id`]). Unless
+/// `allow_partial`, refuses a study with missing runs, naming every one; a
+/// partial merge says so in SUMMARY.md.
+pub fn merge(dirs: &[PathBuf], out: &ReportDir, allow_partial: bool) -> Result<Merged> {
+    let Some(first) = dirs.first() else {
+        return Err(Error::Merge("give at least one folder to merge".into()));
+    };
+    let study = read_study(first)?;
+    for d in &dirs[1..] {
+        let other = read_study(d)?;
+        if other != study {
+            return Err(Error::Merge(format!(
+                "{} holds another study than {} ({})",
+                d.display(),
+                first.display(),
+                differences(&study, &other).join("; ")
+            )));
+        }
+    }
+    let jobs = study.jobs();
+    let mut found: Vec<Option<RunReport>> = vec![None; jobs.len()];
+    let mut build: Option<(String, PathBuf)> = None;
+    for d in dirs {
+        let runs = d.join("runs");
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&runs)
+            .map_err(|e| Error::Folder {
+                path: runs.clone(),
+                problem: e.to_string(),
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        entries.sort();
+        for path in entries {
+            let run = read_run(&path)?;
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            let Some(i) = jobs.iter().position(|j| j.file_name() == name) else {
+                return Err(Error::Merge(format!(
+                    "{}: no job of the study has this name (another study's run?)",
+                    path.display()
+                )));
+            };
+            check_run(&run, &jobs[i], &study, &path)?;
+            match &build {
+                None => build = Some((run.build.clone(), path.clone())),
+                Some((b, at)) if *b != run.build => {
+                    return Err(Error::Merge(format!(
+                        "{} was trained by a build for {}, {} by one for {}: results depend on \
+                         the CPU features; build every node with the same flags (see README, \
+                         scale-out)",
+                        path.display(),
+                        run.build,
+                        at.display(),
+                        b
+                    )));
+                }
+                Some(_) => {}
+            }
+            if found[i].is_none() {
+                found[i] = Some(run);
+            }
+        }
+    }
+    let missing: Vec<String> = jobs
+        .iter()
+        .zip(&found)
+        .filter(|(_, f)| f.is_none())
+        .map(|(j, _)| format!("{} L={} seed={}", j.variant.label(), j.length, j.seed))
+        .collect();
+    if !missing.is_empty() && !allow_partial {
+        return Err(Error::Merge(format!(
+            "{} of {} runs are missing: {}; rerun their shards, or merge with --allow-partial",
+            missing.len(),
+            jobs.len(),
+            missing.join(", ")
+        )));
+    }
+    let runs: Vec<RunReport> = found.into_iter().flatten().collect();
+    if runs.is_empty() {
+        return Err(Error::Merge("no run to merge".into()));
+    }
+    out.prepare_merge(&study)?;
+    let report = gather_runs(&study, runs, 0, &missing)?;
+    out.write_report(&report)?;
+    Ok(Merged { report, missing })
+}
+
+fn read_study(dir: &Path) -> Result<Study> {
+    let path = dir.join(STUDY_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Error::Merge(format!(
+            "{}: cannot read it ({e}): not a study's report folder",
+            path.display()
+        ))
+    })?;
+    Study::from_toml(&text).map_err(|e| e.context(path.display().to_string()))
+}
+
+fn read_run(path: &Path) -> Result<RunReport> {
+    let bytes = seqdata::io::read_limited(path, "run file")?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Merge(format!("{}: not a run file ({e})", path.display())))?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        Error::Merge(format!(
+            "{}: not a run file (at `{}`: {})",
+            path.display(),
+            e.path(),
+            e.inner()
+        ))
+    })
+}
+
+/// Refuses a run whose configuration differs from its job's, naming the
+/// field.
+fn check_run(run: &RunReport, job: &Job, study: &Study, path: &Path) -> Result<()> {
+    let want = serde_json::to_value(job.variant).expect("a variant serialises");
+    let got = serde_json::to_value(run.settings).expect("a variant serialises");
+    let mut diff: Vec<String> = Vec::new();
+    if let (Some(w), Some(g)) = (want.as_object(), got.as_object()) {
+        for (k, v) in w {
+            if g.get(k) != Some(v) {
+                diff.push(format!(
+                    "{k}: the study says {v}, the run {}",
+                    g.get(k).map_or("nothing".into(), |x| x.to_string())
+                ));
+            }
+        }
+    }
+    if run.length != job.length {
+        diff.push(format!(
+            "length: the study says {}, the run {}",
+            job.length, run.length
+        ));
+    }
+    if run.seed != job.seed {
+        diff.push(format!(
+            "seed: the study says {}, the run {}",
+            job.seed, run.seed
+        ));
+    }
+    let every = study.schedule.eval_every;
+    if !run.diverged && run.iters != study.schedule.iters {
+        diff.push(format!(
+            "iters: the study says {}, the run did {}",
+            study.schedule.iters, run.iters
+        ));
+    }
+    if run
+        .curve
+        .iter()
+        .enumerate()
+        .any(|(k, p)| p.iter != (k + 1) * every)
+    {
+        diff.push(format!(
+            "eval_every: the study says {every}, the run's curve is at {:?}",
+            run.curve.iter().map(|p| p.iter).take(3).collect::<Vec<_>>()
+        ));
+    }
+    if run.final_metrics.per_position_acc.len() != job.length {
+        diff.push("final: not one accuracy per position".into());
+    }
+    if !diff.is_empty() {
+        return Err(Error::Merge(format!(
+            "{} is a run of another configuration ({})",
+            path.display(),
+            diff.join("; ")
+        )));
+    }
+    Ok(())
+}
