@@ -13,9 +13,9 @@ use crate::cli::{self, emit};
 #[derive(Args)]
 #[command(
     after_help = "Example:\n  cargo xtask grads --model rnn --params P.json --sample S.json\n\n\
-P.json holds the parameters as an object of nested arrays (rnn: W_in [1,H], W [H,H], b [H], \
-W_out [H,1], b_out [1]; gru/lstm: W_ih [1,G·H], W_hh [H,G·H], b_ih, b_hh [G·H], W_out, b_out; \
-dnn: W1 [L,H], b1 [H], W2 [H,L], b2 [L]; docs/SPEC.md §4); S.json is {\"x\": [..], \
+P.json holds the parameters as an object of nested arrays keyed by name, with the keys and \
+shapes of the kind (docs/SPEC.md §4; `params` of a model file, or `cargo xtask train` then \
+that field); S.json is {\"x\": [..], \
 \"labels\": [..]} (labels may be left out: they are then computed by the task's rule). Prints \
 {\"loss\", \"y\", \"grad\"} in float64, grad having the parameters' keys and shapes."
 )]
@@ -73,12 +73,12 @@ pub fn grads_json(
     if x.is_empty() {
         bail!("sample file {}: `x` is empty", sample_path.display());
     }
-    if x.len() > seqdata::MAX_LENGTH {
+    if x.len() > models::MAX_LENGTH {
         bail!(
             "sample file {}: `x` has {} elements, more than the {} accepted",
             sample_path.display(),
             x.len(),
-            seqdata::MAX_LENGTH
+            models::MAX_LENGTH
         );
     }
     let labels = match sample.get("labels") {

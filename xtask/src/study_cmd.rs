@@ -100,7 +100,8 @@ pub struct StudyArgs {
     #[arg(long)]
     resume: bool,
     /// A smoke run that finishes in seconds: 2 seeds, 1,000 iterations, evaluation every 250
-    /// on 256 held-out sequences (lengths 8,64 for the long study; other flags still override)
+    /// on 256 held-out sequences (lengths 8,64 for a study with lengths above 32; other flags
+    /// still override)
     #[arg(long)]
     quick: bool,
     /// Print the resolved study (TOML) and exit without training
@@ -236,6 +237,18 @@ pub fn run(args: StudyArgs) -> Result<()> {
             name => name.into(),
         });
     let dir = ReportDir::new(cli::report_dir(&out)?);
+    // Replaying a folder's own study.toml into that folder would clear its runs.
+    if let Some(config) = &args.config
+        && !args.resume
+        && args.shard.is_none()
+        && config.canonicalize().ok() == dir.path().join(study::STUDY_FILE).canonicalize().ok()
+    {
+        anyhow::bail!(
+            "--config {} is the study of the folder it would write: give --out NAME to replay it \
+             elsewhere, or --resume to finish it",
+            config.display()
+        );
+    }
     let jobs = match args.shard {
         Some(shard) => study.shard_jobs(shard).len(),
         None => study.jobs().len(),

@@ -19,9 +19,9 @@ use crate::cli::{self, emit};
 cargo xtask train --model rnn --length 8 --save rnn_L8.json\n  \
 cargo xtask train --model dnn --length 32 --iters 5000 --seed 3 --save dnn_L32.json\n  \
 cargo xtask train --model lstm --length 64 --optimizer adam --lr-io 0.01 --lr-rec 0.01 --clip 1 --save lstm.json\n\n\
-Defaults are the article's settings for the model (SGD; rnn, irnn, gru, lstm: lr 0.1 for the \
-input/output weights and 0.001 for the recurrent ones; dnn: 0.1 everywhere; no clipping; hidden \
-100; 20,000 iterations) and the study's held-out set (2,000 sequences of seed 20261129). The \
+Defaults are the kind's article settings (SGD at the kind's rates, docs/SPEC.md §2 and §4: \
+0.1 for the input/output weights and 0.001 for the recurrent ones, or 0.1 everywhere for a kind \
+without a recurrent group; no clipping; hidden 100; 20,000 iterations) and the study's held-out set (2,000 sequences of seed 20261129). The \
 model file (docs/SPEC.md §5) records the settings, the parameters and the final held-out \
 metrics; `cargo xtask eval --load FILE` reproduces the metrics and `cargo xtask predict` uses \
 the model. A run trained here equals the study's run of the same variant, length and seed.")]

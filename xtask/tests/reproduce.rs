@@ -232,6 +232,20 @@ fn report_regenerates_summary_and_plots() {
     assert!(out.contains("wrote SUMMARY.md"), "{out}");
     assert_eq!(std::fs::read(r.join("SUMMARY.md")).unwrap(), summary);
     assert_eq!(std::fs::read(r.join("curve_L4.svg")).unwrap(), plot);
+    // Replaying the folder's own study into it would clear it: refused.
+    let replay = Command::new(BIN)
+        .args(["study", "--config", "./r/study.toml", "--out", "./r"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(!replay.status.success());
+    let e = String::from_utf8_lossy(&replay.stderr);
+    assert!(e.contains("give --out NAME to replay it elsewhere"), "{e}");
+    assert!(
+        r.join("runs").read_dir().unwrap().count() > 0,
+        "runs were kept"
+    );
+    xtask(d, &["study", "--config", "./r/study.toml", "--out", "./r2"]);
     // A folder without a study is named.
     let out = Command::new(BIN)
         .args(["report", "./nowhere"])

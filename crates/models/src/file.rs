@@ -40,8 +40,9 @@ pub const SUPPORTED_VERSIONS: &[u32] = &[1];
 /// The largest model file read or written (512 MiB, as any data file).
 pub const MAX_FILE_BYTES: u64 = seqdata::io::MAX_FILE_BYTES;
 
-/// The largest hidden size a model file may declare (the models' own limit).
-pub const MAX_HIDDEN: usize = 4096;
+/// The largest hidden size a model file may declare: the recurrent cells'
+/// limit (the MLP's own is larger; a file of any kind stays within this).
+pub const MAX_HIDDEN: usize = rnn::MAX_HIDDEN;
 
 /// The longest training length a model file may declare.
 pub const MAX_LENGTH: usize = 4096;

@@ -207,6 +207,15 @@ impl Study {
 
     /// Checks every value; the error names the key, the value and the fix.
     pub fn check(&self) -> Result<()> {
+        let n = self.name.trim();
+        if n.is_empty() || n == "." || n == ".." || n.contains(['/', '\\']) || n.len() > 100 {
+            return Err(Error::invalid(
+                "name",
+                format!("{:?}", self.name),
+                "a study's name is a word of at most 100 characters, without / (it names the \
+                 report folder)",
+            ));
+        }
         if self.variants.is_empty() {
             return Err(Error::invalid(
                 "variant",

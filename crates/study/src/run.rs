@@ -310,8 +310,9 @@ impl ReportDir {
 
 /// Runs `study` into the report folder `dir`: prepares it, trains every
 /// missing run (each written to `runs/` as it finishes), then writes
-/// `study.json` and `SUMMARY.md` and returns the report. Plots are the
-/// `plots` crate's: see `cargo xtask report`.
+/// `study.json` and `SUMMARY.md` and returns the report. The plots that
+/// SUMMARY.md shows are the `plots` crate's (`plots::all(&report)`), which
+/// `cargo xtask study` and `cargo xtask report` write beside it.
 pub fn run(study: &Study, dir: &ReportDir, options: &RunOptions<'_>) -> Result<StudyReport> {
     study.check()?;
     if options.threads == 0 || options.threads > 1024 {

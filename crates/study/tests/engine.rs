@@ -186,6 +186,8 @@ fn study_file_errors_name_the_key() {
         ),
         ("[[variant]]\nmodel = \"rnn\"\nlr = 1", "unknown field `lr`"),
         ("lengths = 8", "invalid type"),
+        ("name = \"\"", "invalid name = \"\""),
+        ("name = \"../x\"", "without /"),
         ("lengths = [8", "study file"),
     ];
     for (text, want) in cases {
