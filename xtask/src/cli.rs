@@ -2,7 +2,7 @@
 //! paths, the progress bar, printing.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
@@ -72,35 +72,6 @@ pub fn emit(text: &str) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => r.context("cannot write to stdout"),
     }
-}
-
-/// Checks before long work that `path` can be written: a file name in an
-/// existing, writable folder. `flag` names the flag in messages.
-pub fn check_writable(path: &Path, flag: &str) -> Result<()> {
-    if path.is_dir() {
-        bail!(
-            "{flag} {} is a folder: give a file name such as model.json",
-            path.display()
-        );
-    }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let probe = dir.join(format!(".tmp-probe-{}", std::process::id()));
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe)
-        .with_context(|| {
-            format!(
-                "{flag} {}: cannot write in {}: choose an existing, writable folder",
-                path.display(),
-                dir.display()
-            )
-        })?;
-    std::fs::remove_file(&probe).ok();
-    Ok(())
 }
 
 /// Metrics per position as `0.998 0.871 …`.

@@ -39,7 +39,7 @@ pub fn run(args: MergeArgs) -> Result<()> {
     let dir = ReportDir::new(&out);
     let merged = study::merge(&args.dirs, &dir, args.allow_partial)?;
     crate::report::write_plots(&merged.report, &dir)?;
-    let mut text = study::summary::text_table(&merged.report);
+    let mut text = study::summary::text_report(&merged.report);
     if !merged.missing.is_empty() {
         text.push_str(&format!(
             "PARTIAL: {} runs missing: {}\n",

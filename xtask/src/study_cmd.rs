@@ -1,14 +1,13 @@
 //! `cargo xtask study`: a study from a shipped preset or a study file, with
 //! flags overriding its values, run by the `study` crate; then the plots.
 
-use std::fmt::Write as _;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use models::ModelKind;
-use nncore::{ClipNorm, OptimizerKind, OptimizerSpec};
-use study::{ReportDir, RunOptions, Study, StudyReport, Variant};
+use nncore::{ClipNorm, OptimizerKind};
+use study::{ReportDir, RunOptions, Study, Variant};
 
 use crate::cli::{self, emit};
 
@@ -151,7 +150,12 @@ impl StudyArgs {
             || self.optimizer.is_some()
         {
             let models = self.models.clone().unwrap_or_else(|| s.models());
-            s.variants = self.variants(&models);
+            s.variants = Variant::grid(
+                &models,
+                self.optimizer.unwrap_or_default(),
+                self.lr_io.as_deref(),
+                self.lr_rec.as_deref(),
+            );
         }
         for v in &mut s.variants {
             if let Some(h) = self.hidden {
@@ -187,36 +191,6 @@ impl StudyArgs {
         }
         s.check()?;
         Ok(s)
-    }
-
-    /// Every combination of model × `--lr-io` × `--lr-rec` (each model's
-    /// article rate where a list is not given; a model without a recurrent
-    /// group takes `lr_io` for both and is not repeated over `--lr-rec`).
-    fn variants(&self, models: &[ModelKind]) -> Vec<Variant> {
-        let mut out = Vec::new();
-        for &model in models {
-            let a = Variant::article(model);
-            let optimizer = self.optimizer.unwrap_or_default();
-            let ios = self.lr_io.clone().unwrap_or(vec![a.optimizer.lr_io]);
-            let recs = match (&self.lr_rec, model.info().recurrent) {
-                (_, false) => vec![None],
-                (Some(r), true) => r.iter().copied().map(Some).collect(),
-                (None, true) => vec![Some(a.optimizer.lr_rec)],
-            };
-            for &lr_io in &ios {
-                for rec in &recs {
-                    out.push(Variant {
-                        optimizer: OptimizerSpec {
-                            optimizer,
-                            lr_io,
-                            lr_rec: rec.unwrap_or(lr_io),
-                        },
-                        ..a
-                    });
-                }
-            }
-        }
-        out
     }
 }
 
@@ -282,27 +256,13 @@ pub fn run(args: StudyArgs) -> Result<()> {
     bar.finish_and_clear();
     let report = result?;
     crate::report::write_plots(&report, &dir)?;
-    emit(&closing_text(
-        &report,
-        started.elapsed().as_secs_f64(),
-        &dir,
-    ))
-}
-
-/// The table, the verdict and where the reports are.
-fn closing_text(report: &StudyReport, seconds: f64, dir: &ReportDir) -> String {
-    let mut text = study::summary::text_table(report);
-    for line in &report.verdict {
-        let _ = writeln!(text, "- {line}");
-    }
-    let _ = write!(
-        text,
-        "\n{} runs in {seconds:.1} s on {} threads; reports in {}\n",
+    emit(&format!(
+        "{}\n{} runs in {:.1} s on {threads} threads; reports in {}\n",
+        study::summary::text_report(&report),
         report.runs.len(),
-        report.timing.threads,
+        started.elapsed().as_secs_f64(),
         dir.path().display()
-    );
-    text
+    ))
 }
 
 #[cfg(test)]

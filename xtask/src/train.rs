@@ -116,7 +116,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         );
     }
     models::check_saveable(args.model, variant.hidden, args.length)?;
-    cli::check_writable(&args.save, "--save")?;
+    seqdata::io::check_writable(&args.save).map_err(|e| anyhow::anyhow!("--save {e}"))?;
     let heldout_seed = args.heldout_seed.unwrap_or(seqdata::DEFAULT_HELDOUT_SEED);
     let heldout = AlternatingSign::new(args.length)?.heldout(args.heldout, heldout_seed)?;
     let job = Job {

@@ -354,6 +354,36 @@ fn check_inputs(x: &Array2<f64>) -> Result<()> {
     Ok(())
 }
 
+/// Checks, before long work, that `path` can be written: a file name (not a
+/// folder) in an existing, writable folder (a probe file is created there
+/// and removed). The message starts with the path.
+pub fn check_writable(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        fail!(
+            "{} is a folder: give a file name such as model.json",
+            path.display()
+        );
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let probe = dir.join(format!(".tmp-probe-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(|e| {
+            format_err!(
+                "{}: cannot write in {} ({e}): choose an existing, writable folder",
+                path.display(),
+                dir.display()
+            )
+        })?;
+    std::fs::remove_file(&probe).ok();
+    Ok(())
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same
 /// folder, synced, then renamed over `path`, so an interrupted write never
 /// leaves a half-written file. The file is readable by all (0644), like any

@@ -51,6 +51,50 @@ impl Variant {
         }
     }
 
+    /// Every combination of model × `lr_io` × `lr_rec` with `optimizer`
+    /// (each model's article rate where a list is not given; a model
+    /// without a recurrent group takes `lr_io` for both and is not repeated
+    /// over `lr_rec`), in that order: a learning-rate grid.
+    ///
+    /// ```
+    /// use study::Variant;
+    /// let models = ["rnn".parse()?, "dnn".parse()?];
+    /// let grid = Variant::grid(&models, Default::default(), Some(&[0.1, 0.3]), Some(&[0.01]));
+    /// let labels: Vec<String> = grid.iter().map(Variant::label).collect();
+    /// assert_eq!(labels, ["rnn lr 0.1/0.01", "rnn lr 0.3/0.01", "dnn", "dnn lr 0.3"]);
+    /// # Ok::<(), models::Error>(())
+    /// ```
+    pub fn grid(
+        models: &[ModelKind],
+        optimizer: OptimizerKind,
+        lr_io: Option<&[f64]>,
+        lr_rec: Option<&[f64]>,
+    ) -> Vec<Variant> {
+        let mut out = Vec::new();
+        for &model in models {
+            let a = Variant::article(model);
+            let ios = lr_io.map_or_else(|| vec![a.optimizer.lr_io], <[f64]>::to_vec);
+            let recs: Vec<Option<f64>> = match (lr_rec, model.info().recurrent) {
+                (_, false) => vec![None],
+                (Some(r), true) => r.iter().copied().map(Some).collect(),
+                (None, true) => vec![Some(a.optimizer.lr_rec)],
+            };
+            for &lr_io in &ios {
+                for rec in &recs {
+                    out.push(Variant {
+                        optimizer: OptimizerSpec {
+                            optimizer,
+                            lr_io,
+                            lr_rec: rec.unwrap_or(lr_io),
+                        },
+                        ..a
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// A short name: the model, then whatever differs from the article's
     /// settings (e.g. `rnn`, `rnn clip 1`, `lstm adam lr 0.01/0.01`,
     /// `gru h32`).

@@ -287,6 +287,16 @@ pub fn text_table(report: &StudyReport) -> String {
     s
 }
 
+/// The table and the verdict as plain text, as a study prints them at its
+/// end.
+pub fn text_report(report: &StudyReport) -> String {
+    let mut text = text_table(report);
+    for line in &report.verdict {
+        let _ = writeln!(text, "- {line}");
+    }
+    text
+}
+
 /// `SUMMARY.md`.
 pub fn markdown(report: &StudyReport) -> String {
     let c = &report.config;
