@@ -37,19 +37,19 @@ pub fn run(args: MergeArgs) -> Result<()> {
         None => args.dirs[0].clone(),
     };
     let dir = ReportDir::new(&out);
-    let merged = study::merge(&args.dirs, &dir, args.allow_partial)?;
-    crate::report::write_plots(&merged.report, &dir)?;
-    let mut text = study::summary::text_report(&merged.report);
-    if !merged.missing.is_empty() {
+    let report = study::merge(&args.dirs, &dir, args.allow_partial)?;
+    crate::report::write_plots(&report, &dir)?;
+    let mut text = study::summary::text_report(&report);
+    if !report.missing.is_empty() {
         text.push_str(&format!(
             "PARTIAL: {} runs missing: {}\n",
-            merged.missing.len(),
-            merged.missing.join(", ")
+            report.missing.len(),
+            report.missing.join(", ")
         ));
     }
     text.push_str(&format!(
         "merged {} runs from {} folders into {}\n",
-        merged.report.runs.len(),
+        report.runs.len(),
         args.dirs.len(),
         out.display()
     ));

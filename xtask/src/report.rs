@@ -32,7 +32,7 @@ pub fn write_plots(report: &StudyReport, dir: &ReportDir) -> Result<()> {
 pub fn run(args: ReportArgs) -> Result<()> {
     let dir = ReportDir::new(&args.dir);
     let report = dir.read_report()?;
-    dir.write("SUMMARY.md", study::summary::markdown(&report).as_bytes())?;
+    dir.write_summary(&report)?;
     write_plots(&report, &dir)?;
     emit(&format!(
         "wrote SUMMARY.md and the plots of {} runs into {}\n",

@@ -200,9 +200,7 @@ pub fn run(args: StudyArgs) -> Result<()> {
     if args.print_config {
         return emit(&study.to_toml());
     }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = args.threads.unwrap_or(RunOptions::default().threads);
     let out = args
         .out
         .clone()
@@ -236,7 +234,6 @@ pub fn run(args: StudyArgs) -> Result<()> {
         threads,
         resume: args.resume,
         progress: &progress,
-        shard: None,
     };
     let started = Instant::now();
     if let Some(shard) = args.shard {

@@ -57,7 +57,7 @@ pub use report::{
     RunReport, SCHEMA, StudyReport, SummaryRow, Timing, mean_std, run_file_name, summarise,
 };
 pub use run::{ReportDir, RunOptions, STUDY_FILE, run, run_report, run_shard, train_job};
-pub use shard::{Merged, Shard, build_id, merge};
+pub use shard::{Shard, build_id, merge};
 
 /// What can go wrong defining or running a study.
 #[derive(Debug, thiserror::Error)]

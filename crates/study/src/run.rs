@@ -31,10 +31,6 @@ pub struct RunOptions<'a> {
     /// Told the iterations done by every run, as they are done (a progress
     /// bar); called from the worker threads.
     pub progress: &'a (dyn Fn(u64) + Sync),
-    /// Run only this shard of the plan ([`Study::shard_jobs`]): its runs go
-    /// to `runs/` (keeping any already there, as a resume does) and no
-    /// `study.json` is written; [`merge`](crate::merge) gathers the shards.
-    pub shard: Option<Shard>,
 }
 
 impl Default for RunOptions<'_> {
@@ -43,7 +39,6 @@ impl Default for RunOptions<'_> {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             resume: false,
             progress: &|_| {},
-            shard: None,
         }
     }
 }
@@ -190,12 +185,14 @@ impl ReportDir {
         self.write(STUDY_FILE, study.to_toml().as_bytes())
     }
 
-    /// Writes `study.json` and `SUMMARY.md`, and every run to `runs/`.
+    /// Writes the report's `SUMMARY.md`.
+    pub fn write_summary(&self, report: &StudyReport) -> Result<()> {
+        self.write("SUMMARY.md", summary::markdown(report).as_bytes())
+    }
+
+    /// Writes `SUMMARY.md` and `study.json`.
     pub(crate) fn write_report(&self, report: &StudyReport) -> Result<()> {
-        for r in &report.runs {
-            self.write_json(&format!("runs/{}", r.file_name()), r)?;
-        }
-        self.write("SUMMARY.md", summary::markdown(report).as_bytes())?;
+        self.write_summary(report)?;
         self.write_json("study.json", report)
     }
 
@@ -219,23 +216,17 @@ impl ReportDir {
     /// one's).
     fn remove_runs(&self) -> Result<()> {
         let runs = self.runs();
-        {
-            for entry in std::fs::read_dir(&runs).map_err(|e| Error::Folder {
-                path: runs.clone(),
-                problem: e.to_string(),
-            })? {
-                let path = entry
-                    .map_err(|e| Error::Folder {
-                        path: runs.clone(),
-                        problem: e.to_string(),
-                    })?
-                    .path();
-                if path.extension().is_some_and(|e| e == "json") {
-                    std::fs::remove_file(&path).map_err(|e| Error::Folder {
-                        path: path.clone(),
-                        problem: format!("cannot remove an earlier run ({e})"),
-                    })?;
-                }
+        let folder_error = |e: std::io::Error| Error::Folder {
+            path: runs.clone(),
+            problem: e.to_string(),
+        };
+        for entry in std::fs::read_dir(&runs).map_err(folder_error)? {
+            let path = entry.map_err(folder_error)?.path();
+            if path.extension().is_some_and(|e| e == "json") {
+                std::fs::remove_file(&path).map_err(|e| Error::Folder {
+                    path: path.clone(),
+                    problem: format!("cannot remove an earlier run ({e})"),
+                })?;
             }
         }
         Ok(())
@@ -315,23 +306,14 @@ impl ReportDir {
 /// `cargo xtask study` and `cargo xtask report` write beside it.
 pub fn run(study: &Study, dir: &ReportDir, options: &RunOptions<'_>) -> Result<StudyReport> {
     study.check()?;
-    if options.threads == 0 || options.threads > 1024 {
-        return Err(Error::invalid("threads", options.threads, "use 1 ..= 1024"));
-    }
-    if options.shard.is_some() {
-        return Err(Error::invalid(
-            "shard",
-            "given",
-            "a shard writes runs only: call run_shard, then merge",
-        ));
-    }
+    check_threads(options.threads)?;
     dir.prepare(study, options.resume)?;
     let started = Instant::now();
-    let runs = execute(study, &study.jobs(), dir, options)?;
-    let mut report = gather_runs(study, runs, options.threads, &[])?;
+    let heldout = heldout_sets(study)?;
+    let runs = execute(study, &study.jobs(), &heldout, dir, options, None)?;
+    let mut report = gather_runs(study, runs, &heldout, options.threads, &[]);
     report.timing.total_wall_s = started.elapsed().as_secs_f64();
-    dir.write("SUMMARY.md", summary::markdown(&report).as_bytes())?;
-    dir.write_json("study.json", &report)?;
+    dir.write_report(&report)?;
     Ok(report)
 }
 
@@ -345,21 +327,28 @@ pub fn run_shard(
     options: &RunOptions<'_>,
 ) -> Result<Vec<RunReport>> {
     study.check()?;
+    check_threads(options.threads)?;
     dir.prepare_shard(study)?;
-    let jobs = study.shard_jobs(shard);
+    let heldout = heldout_sets(study)?;
     execute(
         study,
-        &jobs,
+        &study.shard_jobs(shard),
+        &heldout,
         dir,
-        &RunOptions {
-            shard: Some(shard),
-            ..*options
-        },
+        options,
+        Some(shard),
     )
 }
 
+fn check_threads(threads: usize) -> Result<()> {
+    if threads == 0 || threads > 1024 {
+        return Err(Error::invalid("threads", threads, "use 1 ..= 1024"));
+    }
+    Ok(())
+}
+
 /// The held-out set of every length of the study.
-fn heldout_sets(study: &Study) -> Result<BTreeMap<usize, Arc<Dataset>>> {
+pub(crate) fn heldout_sets(study: &Study) -> Result<BTreeMap<usize, Arc<Dataset>>> {
     let mut heldout = BTreeMap::new();
     for &l in &study.lengths {
         let task = AlternatingSign::new(l)?;
@@ -371,14 +360,16 @@ fn heldout_sets(study: &Study) -> Result<BTreeMap<usize, Arc<Dataset>>> {
     Ok(heldout)
 }
 
-/// Trains every job of `jobs` not yet in the folder; returns all their runs.
+/// Trains every job of `jobs` not yet in the folder (marking each run with
+/// `shard`, if a shard trains it); returns all their runs.
 fn execute(
     study: &Study,
     jobs: &[Job],
+    heldout: &BTreeMap<usize, Arc<Dataset>>,
     dir: &ReportDir,
     options: &RunOptions<'_>,
+    shard: Option<Shard>,
 ) -> Result<Vec<RunReport>> {
-    let heldout = heldout_sets(study)?;
     let done = dir.finished_runs(jobs);
     for _ in done.iter().flatten() {
         (options.progress)(study.schedule.iters as u64);
@@ -419,7 +410,7 @@ fn execute(
                 &mut progress,
             )
             .map(|(outcome, _)| RunReport {
-                shard: options.shard,
+                shard,
                 ..run_report(job, outcome)
             })
             .map_err(|e| {
@@ -457,10 +448,10 @@ fn execute(
 pub(crate) fn gather_runs(
     study: &Study,
     mut runs: Vec<RunReport>,
+    heldout: &BTreeMap<usize, Arc<Dataset>>,
     threads: usize,
     missing: &[String],
-) -> Result<StudyReport> {
-    let heldout = heldout_sets(study)?;
+) -> StudyReport {
     let jobs = study.jobs();
     let rank = |r: &RunReport| {
         jobs.iter()
@@ -491,7 +482,7 @@ pub(crate) fn gather_runs(
         eval_s: runs.iter().map(|r| r.eval_s).sum(),
         threads,
     };
-    Ok(StudyReport {
+    StudyReport {
         schema: SCHEMA.to_string(),
         config: study.clone(),
         runs,
@@ -499,5 +490,5 @@ pub(crate) fn gather_runs(
         verdict,
         missing: missing.to_vec(),
         timing,
-    })
+    }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Study, differences};
 use crate::plan::Job;
 use crate::report::{RunReport, StudyReport};
-use crate::run::{ReportDir, STUDY_FILE, gather_runs};
+use crate::run::{ReportDir, STUDY_FILE, gather_runs, heldout_sets};
 use crate::{Error, Result};
 
 /// Shard `index` of `count` (0-based: `0/4` … `3/4`).
@@ -125,15 +125,6 @@ pub fn build_id() -> String {
     s
 }
 
-/// What a merge found.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Merged {
-    /// The merged study (runs in plan order).
-    pub report: StudyReport,
-    /// Jobs of the plan no folder holds a run of, as `variant L=length seed=seed`.
-    pub missing: Vec<String>,
-}
-
 /// Gathers the run files of one study from `dirs` (the shards' report
 /// folders, or one shared folder) into `out`: `study.toml`, `study.json` and
 /// `SUMMARY.md`, exactly as a single process would write them.
@@ -142,8 +133,9 @@ pub struct Merged {
 /// keys that differ), run files of another configuration (naming the run and
 /// the field), and runs of different builds ([`build_id`]). Unless
 /// `allow_partial`, refuses a study with missing runs, naming every one; a
-/// partial merge says so in SUMMARY.md.
-pub fn merge(dirs: &[PathBuf], out: &ReportDir, allow_partial: bool) -> Result<Merged> {
+/// partial merge lists them in the report's `missing` and says so in
+/// SUMMARY.md.
+pub fn merge(dirs: &[PathBuf], out: &ReportDir, allow_partial: bool) -> Result<StudyReport> {
     let Some(first) = dirs.first() else {
         return Err(Error::Merge("give at least one folder to merge".into()));
     };
@@ -222,9 +214,12 @@ pub fn merge(dirs: &[PathBuf], out: &ReportDir, allow_partial: bool) -> Result<M
         return Err(Error::Merge("no run to merge".into()));
     }
     out.prepare_merge(&study)?;
-    let report = gather_runs(&study, runs, 0, &missing)?;
+    let report = gather_runs(&study, runs, &heldout_sets(&study)?, 0, &missing);
+    for r in &report.runs {
+        out.write_json(&format!("runs/{}", r.file_name()), r)?;
+    }
     out.write_report(&report)?;
-    Ok(Merged { report, missing })
+    Ok(report)
 }
 
 fn read_study(dir: &Path) -> Result<Study> {
