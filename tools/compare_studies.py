@@ -9,7 +9,7 @@ evaluation point), the final metrics, iterations done, divergence, clipped
 updates, the first iterations reaching 0.90 and 0.95, and the gradient flows.
 Timing fields are never compared; fields one schema has and the other lacks
 (e.g. `hidden`, added in rnnstudy.study/2) are ignored. Exit 0 when all match.
-Reads study.json of schema rnnstudy.study/1 and /2.
+Reads study.json of schema rnnstudy.study/1, /2 and /3.
 """
 import json
 import math

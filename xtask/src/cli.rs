@@ -3,12 +3,14 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use indicatif::{ProgressBar, ProgressStyle};
 use models::ModelKind;
 use nncore::OptimizerKind;
+use study::Mismatched;
 
 /// A `--model` / `--models` value: one of the registry's kinds, listed with
 /// their descriptions in `--help`.
@@ -23,6 +25,35 @@ pub fn kind_parser() -> impl TypedValueParser<Value = ModelKind> {
 pub fn optimizer_parser() -> impl TypedValueParser<Value = OptimizerKind> {
     PossibleValuesParser::new(OptimizerKind::ALL.map(|k| PossibleValue::new(k.name())))
         .map(|s| s.parse::<OptimizerKind>().expect("a listed name"))
+}
+
+/// A `--mismatched` value.
+pub fn mismatched_parser() -> impl TypedValueParser<Value = Mismatched> {
+    PossibleValuesParser::new(Mismatched::ALL.map(|k| PossibleValue::new(k.name())))
+        .map(|s| s.parse::<Mismatched>().expect("a listed name"))
+}
+
+/// Set by the first Ctrl-C (SIGINT) or SIGTERM: long work stops at its next
+/// step and keeps what it finished; a second signal exits at once.
+pub fn stop_flag() -> &'static AtomicBool {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    static HANDLER: std::sync::Once = std::sync::Once::new();
+    HANDLER.call_once(|| {
+        let installed = ctrlc::set_handler(|| {
+            if STOP.swap(true, Ordering::SeqCst) {
+                eprintln!("\nstopped at once; finished runs are kept");
+                std::process::exit(130);
+            }
+            eprintln!(
+                "\nstopping: finished runs are kept and the same command resumes the rest \
+                 (press Ctrl-C again to quit at once)"
+            );
+        });
+        if let Err(e) = installed {
+            eprintln!("note: cannot catch Ctrl-C ({e}); it will stop at once");
+        }
+    });
+    &STOP
 }
 
 /// The workspace root (reports/ and data/ live there).

@@ -98,7 +98,15 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            // 130, as for a process ended by Ctrl-C, when a signal stopped it.
+            if matches!(
+                e.downcast_ref::<study::Error>(),
+                Some(study::Error::Interrupted { .. })
+            ) {
+                ExitCode::from(130)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use study::ReportDir;
+use study::{LockMode, ReportDir};
 
 use crate::cli::{self, emit};
 
@@ -28,6 +28,9 @@ pub struct MergeArgs {
     /// Merge even with runs missing (the summary says which)
     #[arg(long)]
     allow_partial: bool,
+    /// Replace another study held in the --out folder; without it, such a folder is refused
+    #[arg(long)]
+    overwrite: bool,
 }
 
 /// Runs `cargo xtask merge`.
@@ -37,8 +40,10 @@ pub fn run(args: MergeArgs) -> Result<()> {
         None => args.dirs[0].clone(),
     };
     let dir = ReportDir::new(&out);
-    let report = study::merge(&args.dirs, &dir, args.allow_partial)?;
+    let _lock = dir.lock(LockMode::Exclusive)?;
+    let report = study::merge(&args.dirs, &dir, args.allow_partial, args.overwrite)?;
     crate::report::write_plots(&report, &dir)?;
+    crate::report::finish(&dir)?;
     let mut text = study::summary::text_report(&report);
     if !report.missing.is_empty() {
         text.push_str(&format!(

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use study::{ReportDir, StudyReport};
+use study::{LockMode, ReportDir, StudyReport};
 
 use crate::cli::emit;
 
@@ -28,12 +28,32 @@ pub fn write_plots(report: &StudyReport, dir: &ReportDir) -> Result<()> {
     Ok(())
 }
 
+/// Ends writing a report folder: removes the outputs its last writer made
+/// that this one did not (a plot of a length no longer studied), saying so.
+pub fn finish(dir: &ReportDir) -> Result<()> {
+    let removed = dir.finish()?;
+    if !removed.is_empty() {
+        eprintln!(
+            "note: removed {} stale outputs of an earlier report: {}",
+            removed.len(),
+            removed.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// Runs `cargo xtask report`.
 pub fn run(args: ReportArgs) -> Result<()> {
     let dir = ReportDir::new(&args.dir);
+    if !args.dir.join("study.json").exists() {
+        // Refused before the lock would create the folder.
+        dir.read_report()?;
+    }
+    let _lock = dir.lock(LockMode::Exclusive)?;
     let report = dir.read_report()?;
     dir.write_summary(&report)?;
     write_plots(&report, &dir)?;
+    finish(&dir)?;
     emit(&format!(
         "wrote SUMMARY.md and the plots of {} runs into {}\n",
         report.runs.len(),

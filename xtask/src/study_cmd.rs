@@ -7,12 +7,12 @@ use anyhow::{Context, Result};
 use clap::Args;
 use models::ModelKind;
 use nncore::{ClipNorm, OptimizerKind};
-use study::{ReportDir, RunOptions, Study, Variant};
+use study::{LockMode, Mismatched, ReportDir, RunOptions, Study, Variant};
 
 use crate::cli::{self, emit};
 
 /// Arguments of `cargo xtask study`.
-#[derive(Args, Debug, Default)]
+#[derive(Args, Debug)]
 #[command(
     after_help = "A study is a file: the presets are the shipped studies/article.toml (the \
 default) and studies/long.toml, and --config reads any study file (docs/SPEC.md §3 lists its \
@@ -94,10 +94,19 @@ pub struct StudyArgs {
     /// Worker threads [default: the number of cores]; results do not depend on it
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
-    /// Finish an interrupted study: keep the runs already in reports/NAME/runs/ and train only
-    /// the missing ones (the flags must give the same study)
+    /// Finish an interrupted study, and fail if the folder holds none. (The same study into its
+    /// own folder always resumes: the runs already in reports/NAME/runs/ that match the plan are
+    /// kept, and only the others are trained.)
     #[arg(long)]
     resume: bool,
+    /// Replace another study held in the report folder (its runs, report and plots); without
+    /// it, such a folder is refused, naming what differs
+    #[arg(long)]
+    overwrite: bool,
+    /// What to do with run files in runs/ that do not match the plan (another configuration,
+    /// another build, a damaged file): name them and train them again, or name them and stop
+    #[arg(long, value_name = "WHAT", default_value = "retrain", value_parser = cli::mismatched_parser())]
+    mismatched: Mismatched,
     /// A smoke run that finishes in seconds: 2 seeds, 1,000 iterations, evaluation every 250
     /// on 256 held-out sequences (lengths 8,64 for a study with lengths above 32; other flags
     /// still override)
@@ -209,18 +218,12 @@ pub fn run(args: StudyArgs) -> Result<()> {
             name => name.into(),
         });
     let dir = ReportDir::new(cli::report_dir(&out)?);
-    // Replaying a folder's own study.toml into that folder would clear its runs.
-    if let Some(config) = &args.config
-        && !args.resume
-        && args.shard.is_none()
-        && config.canonicalize().ok() == dir.path().join(study::STUDY_FILE).canonicalize().ok()
-    {
-        anyhow::bail!(
-            "--config {} is the study of the folder it would write: give --out NAME to replay it \
-             elsewhere, or --resume to finish it",
-            config.display()
-        );
-    }
+    // Held until the plots are written: no other process writes the folder
+    // meanwhile (shards share it).
+    let _lock = dir.lock(match args.shard {
+        Some(_) => LockMode::Shared,
+        None => LockMode::Exclusive,
+    })?;
     let jobs = match args.shard {
         Some(shard) => study.shard_jobs(shard).len(),
         None => study.jobs().len(),
@@ -230,10 +233,15 @@ pub fn run(args: StudyArgs) -> Result<()> {
         format!("{jobs} runs of study `{}`", study.name),
     );
     let progress = |n: u64| bar.inc(n);
+    let notice = |line: &str| bar.suspend(|| eprintln!("note: {line}"));
     let options = RunOptions {
         threads,
         resume: args.resume,
+        overwrite: args.overwrite,
+        mismatched: args.mismatched,
         progress: &progress,
+        notice: &notice,
+        stop: Some(cli::stop_flag()),
     };
     let started = Instant::now();
     if let Some(shard) = args.shard {
@@ -253,6 +261,7 @@ pub fn run(args: StudyArgs) -> Result<()> {
     bar.finish_and_clear();
     let report = result?;
     crate::report::write_plots(&report, &dir)?;
+    crate::report::finish(&dir)?;
     emit(&format!(
         "{}\n{} runs in {:.1} s on {threads} threads; reports in {}\n",
         study::summary::text_report(&report),

@@ -696,6 +696,6 @@ fn study_refuses_huge_or_unwritable_output() {
     study(&[("--models", "cnn")], "invalid value 'cnn'");
     study(
         &[("--out", "/proc/rnnstudy-study/x")],
-        "report folder /proc/rnnstudy-study/x/runs: cannot create it",
+        "report folder /proc/rnnstudy-study/x: cannot create it",
     );
 }

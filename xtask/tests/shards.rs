@@ -152,7 +152,7 @@ fn broken_merges_are_refused_with_the_reason() {
     let (success, text) = xtask(d, &["merge", "./a", "./c", "--out", "./m3"]);
     assert!(!success);
     assert!(
-        text.contains("a run of another configuration (lr_io: the study says 0.1, the run 0.5)"),
+        text.contains("does not match the study (lr_io: the study says 0.1, the run 0.5)"),
         "{text}"
     );
     // A run of another build is refused.
@@ -165,6 +165,41 @@ fn broken_merges_are_refused_with_the_reason() {
         text.contains("riscv64") && text.contains("same flags"),
         "{text}"
     );
+    // A run whose fingerprint was edited, or a damaged one, is refused.
+    run["build"] = serde_json::from_slice::<Value>(
+        &std::fs::read(
+            a_runs.join(
+                std::fs::read_dir(&a_runs)
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.file_name())
+                    .find(|n| *n != *victim.file_name().unwrap())
+                    .unwrap(),
+            ),
+        )
+        .unwrap(),
+    )
+    .unwrap()["build"]
+        .clone();
+    run["fingerprint"] = "0123".into();
+    std::fs::write(&victim, serde_json::to_vec(&run).unwrap()).unwrap();
+    let (success, text) = xtask(d, &["merge", "./a", "./c", "--out", "./m3"]);
+    assert!(!success);
+    assert!(text.contains("fingerprint does not match"), "{text}");
+    std::fs::write(&victim, b"{\"variant\": ").unwrap();
+    let (success, text) = xtask(d, &["merge", "./a", "./c", "--out", "./m3"]);
+    assert!(!success);
+    assert!(
+        text.contains(&format!(
+            "{}: not a run file",
+            victim
+                .display()
+                .to_string()
+                .trim_start_matches(&format!("{}/", d.display()))
+        )) || text.contains("not a run file"),
+        "{text}"
+    );
+    assert_eq!(text.trim().lines().count(), 1, "{text}");
     // Bad shard values are named.
     let (success, text) = xtask(d, &["study", "--shard", "2/2"]);
     assert!(!success && text.contains("0-based"), "{text}");

@@ -74,6 +74,12 @@ pub enum Error {
         /// What is wrong, e.g. `NaN is not allowed`.
         problem: String,
     },
+    /// The observer stopped the run ([`Observer::should_stop`](crate::Observer::should_stop)).
+    #[error("the run was stopped after {iters_done} iterations")]
+    Interrupted {
+        /// Iterations done when it stopped.
+        iters_done: usize,
+    },
     /// An input value that is not finite.
     #[error("input x[{index}] = {value} is not a finite number")]
     NonFiniteInput {

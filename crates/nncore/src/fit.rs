@@ -135,6 +135,11 @@ pub trait Observer {
     /// Iterations done so far: after each evaluation, and once at the end
     /// with the schedule's full count (also when the run stopped early).
     fn progress(&mut self, _iters_done: usize) {}
+    /// Asked before every iteration: `true` stops the run at once with
+    /// [`Error::Interrupted`] (a signal, a deadline). The default never stops.
+    fn should_stop(&mut self) -> bool {
+        false
+    }
 }
 
 impl Observer for () {}
@@ -215,6 +220,9 @@ pub fn fit<O: Optimizer>(
     let mut done = 0;
     let mut t0 = Instant::now();
     for iter in 1..=schedule.iters {
+        if observer.should_stop() {
+            return Err(Error::Interrupted { iters_done: done });
+        }
         let (x, y) = pool.sample(order.random_range(0..pool.len()));
         let stats = trainer.step(model, x, y)?;
         if !stats.loss.is_finite() || !stats.grad_norm.is_finite() {

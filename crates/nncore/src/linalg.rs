@@ -157,7 +157,7 @@ pub fn outer_sum(a: &[f64], b: &[f64], a_cols: usize, col: &mut [f64], out: &mut
     let n = col.len();
     assert_eq!(a.len(), n * a_cols, "outer_sum: A has the wrong size");
     assert!(
-        n == 0 || b.len() % n == 0,
+        n == 0 || b.len().is_multiple_of(n),
         "outer_sum: B has the wrong size"
     );
     let b_cols = b.len().checked_div(n).unwrap_or(0);

@@ -1498,9 +1498,16 @@ mod tests {
                             Some(f)
                         }
                     };
+                    let job = study::Job {
+                        variant: *variant,
+                        length,
+                        seed,
+                    };
                     runs.push(RunReport {
                         variant: variant.label(),
                         settings: *variant,
+                        inputs: job.inputs(&config),
+                        fingerprint: job.fingerprint(&config, &study::build_id()),
                         build: study::build_id(),
                         shard: None,
                         length,

@@ -385,9 +385,15 @@ pub fn check_writable(path: &Path) -> Result<()> {
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same
-/// folder, synced, then renamed over `path`, so an interrupted write never
-/// leaves a half-written file. The file is readable by all (0644), like any
-/// report.
+/// folder (`.NAME.tmp-XXXXXX`), synced, then renamed over `path`, and the
+/// folder synced, so an interrupted write (a crash, a kill, a full disk)
+/// never leaves a half-written file: `path` holds the old bytes or the new
+/// ones, and a failed write removes its temporary file. The file is readable
+/// by all (0644), like any report.
+///
+/// For fault-injection tests, the environment variable
+/// [`WRITE_DELAY_ENV`] (milliseconds) holds every write open that long
+/// between writing the temporary file and renaming it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write as _;
     let dir = path
@@ -398,8 +404,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         path: at.to_path_buf(),
         cause: std::sync::Arc::new(e),
     };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
+        .prefix(&format!(".{}{TEMP_MARK}", name.as_deref().unwrap_or("")))
         .tempfile_in(dir)
         .map_err(|e| io_err(e, dir))?;
     tmp.write_all(bytes)
@@ -412,8 +419,41 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             .set_permissions(std::fs::Permissions::from_mode(0o644))
             .map_err(|e| io_err(e, path))?;
     }
+    if let Some(ms) = write_delay() {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
     tmp.persist(path).map_err(|e| io_err(e.error, path))?;
+    // The rename is durable once the folder is synced (not every
+    // filesystem can sync a folder; the rename itself is done).
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
     Ok(())
+}
+
+/// What marks [`write_atomic`]'s temporary files: `.NAME.tmp-XXXXXX`. A
+/// file with it is a write that was interrupted, safe to remove once no
+/// process writes the folder.
+pub const TEMP_MARK: &str = ".tmp-";
+
+/// Whether `name` is a temporary file of [`write_atomic`].
+pub fn is_temp_file(name: &str) -> bool {
+    name.starts_with('.') && name.contains(TEMP_MARK)
+}
+
+/// The environment variable that slows every [`write_atomic`] down by that
+/// many milliseconds, so that fault-injection tests can kill a process in
+/// the middle of a write. Unset in normal use.
+pub const WRITE_DELAY_ENV: &str = "RNNSTUDY_TEST_WRITE_DELAY_MS";
+
+fn write_delay() -> Option<u64> {
+    static DELAY: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *DELAY.get_or_init(|| {
+        std::env::var(WRITE_DELAY_ENV)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&ms| ms > 0)
+    })
 }
 
 /// Parses one sequence: numbers separated by commas and/or whitespace, each

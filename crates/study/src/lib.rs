@@ -42,6 +42,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod folder;
 mod plan;
 mod report;
 mod run;
@@ -52,11 +53,15 @@ pub use config::{
     DEFAULT_HIDDEN, MAX_HELDOUT, MAX_HIDDEN, MAX_LENGTH, MAX_SEEDS, MAX_VARIANTS, PRESETS,
     SeedsDef, Study, StudyFile, Variant, VariantDef, differences, parse_seeds,
 };
+pub use folder::{
+    LOCK_FILE, LockGuard, LockMode, Mismatched, OUTPUTS_FILE, ReportDir, STUDY_FILE, Skipped,
+};
 pub use plan::Job;
 pub use report::{
-    RunReport, SCHEMA, StudyReport, SummaryRow, Timing, mean_std, run_file_name, summarise,
+    ARITHMETIC_VERSION, RunInputs, RunReport, SCHEMA, StudyReport, SummaryRow, Timing, mean_std,
+    run_file_name, summarise,
 };
-pub use run::{ReportDir, RunOptions, STUDY_FILE, run, run_report, run_shard, train_job};
+pub use run::{RunOptions, run, run_report, run_shard, train_job};
 pub use shard::{Shard, build_id, merge};
 
 /// What can go wrong defining or running a study.
@@ -86,6 +91,54 @@ pub enum Error {
     /// A study that cannot be resumed.
     #[error("resume: {0}")]
     Resume(String),
+    /// A report folder that another process is writing.
+    #[error(
+        "report folder {} is being written by {holder}: wait for it to finish, or give another \
+         --out",
+        path.display()
+    )]
+    Busy {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// Who holds its lock (`process 1234 (cargo xtask study …)`).
+        holder: String,
+    },
+    /// A report folder that holds another study.
+    #[error(
+        "report folder {} holds another study ({what}); give another --out, or --overwrite to \
+         replace it",
+        path.display()
+    )]
+    Occupied {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// What differs.
+        what: String,
+    },
+    /// Run files that do not match the plan, refused ([`Mismatched::Refuse`]).
+    #[error(
+        "{} run files do not match the study: {}; remove them, or let them be retrained",
+        skipped.len(),
+        skipped.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("; ")
+    )]
+    Mismatched {
+        /// Each file and why.
+        skipped: Vec<Skipped>,
+    },
+    /// The study was stopped (a signal) before it finished.
+    #[error(
+        "interrupted: {finished} of {total} runs are finished and kept in {}; the same command \
+         (or --resume) trains the rest",
+        dir.display()
+    )]
+    Interrupted {
+        /// Runs finished (kept in `runs/`).
+        finished: usize,
+        /// Runs of the plan (or the shard).
+        total: usize,
+        /// The folder's `runs/`.
+        dir: std::path::PathBuf,
+    },
     /// Shards that cannot be merged.
     #[error("merge: {0}")]
     Merge(String),

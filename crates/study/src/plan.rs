@@ -1,7 +1,11 @@
 //! The study's deterministic job plan: every (variant, length, seed), in
 //! one fixed order, with the registry's cost model to schedule them.
 
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
 use crate::config::{Study, Variant};
+use crate::report::{ARITHMETIC_VERSION, RunInputs};
 
 /// One run of a study.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,6 +23,55 @@ impl Job {
     pub fn cost(&self, iters: usize) -> f64 {
         let per_iter = (self.variant.model.info().train_macs)(self.variant.hidden, self.length);
         per_iter as f64 * iters as f64
+    }
+
+    /// What `study` asks of this run beyond its variant, length and seed.
+    pub fn inputs(&self, study: &Study) -> RunInputs {
+        RunInputs {
+            iters: study.schedule.iters,
+            eval_every: study.schedule.eval_every,
+            grad_flow_batch: study.schedule.grad_flow_batch,
+            heldout: study.heldout,
+            heldout_seed: study.heldout_seed,
+            pool_size: study.pool_size,
+            arithmetic: ARITHMETIC_VERSION,
+        }
+    }
+
+    /// The run's fingerprint: the first 128 bits, in hex, of the SHA-256 of
+    /// everything that determines its numbers, as JSON: the variant (model,
+    /// hidden, optimiser, rates, clipping), length, seed, the study's
+    /// [`inputs`](Self::inputs) (schedule, held-out set, pool, arithmetic
+    /// version) and the build that trains it ([`build_id`](crate::build_id)).
+    /// Any change to one of them changes it.
+    ///
+    /// ```
+    /// let study = study::Study::article();
+    /// let jobs = study.jobs();
+    /// let f = jobs[0].fingerprint(&study, "x86_64");
+    /// assert_eq!(f.len(), 32);
+    /// assert_ne!(f, jobs[1].fingerprint(&study, "x86_64"));
+    /// assert_ne!(f, jobs[0].fingerprint(&study, "x86_64+avx2"));
+    /// ```
+    pub fn fingerprint(&self, study: &Study, build: &str) -> String {
+        #[derive(Serialize)]
+        struct Key<'a> {
+            variant: Variant,
+            length: usize,
+            seed: u64,
+            inputs: RunInputs,
+            build: &'a str,
+        }
+        let key = Key {
+            variant: self.variant,
+            length: self.length,
+            seed: self.seed,
+            inputs: self.inputs(study),
+            build,
+        };
+        let json = serde_json::to_vec(&key).expect("a run key serialises");
+        let digest = Sha256::digest(&json);
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// `<variant>_L<length>_seed<seed>.json`: the run's file in `runs/`.

@@ -5,10 +5,13 @@ use nncore::{CurvePoint, GradFlow, Metrics};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Study, Variant};
+use crate::plan::Job;
+use crate::{Error, Result};
 
-/// The schema tag of `study.json` (version 2: the study is the resolved
-/// study file, and each run names its hidden size).
-pub const SCHEMA: &str = "rnnstudy.study/2";
+/// The schema tag of `study.json` and of every run file (version 3: each
+/// run records its inputs and fingerprint; version 2: the study is the
+/// resolved study file, and each run names its hidden size).
+pub const SCHEMA: &str = "rnnstudy.study/3";
 
 /// One training run: a model, a length, a seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +29,12 @@ pub struct RunReport {
     /// The build that trained it: the architecture and vector features
     /// ([`build_id`](crate::build_id)).
     pub build: String,
+    /// What the study asked of it beyond its variant, length and seed.
+    pub inputs: RunInputs,
+    /// A hash of everything that determines the run's numbers
+    /// ([`Job::fingerprint`]): resume and merge keep a run file only if it
+    /// matches the plan's.
+    pub fingerprint: String,
     /// The shard that trained it, in its run file (a merged `study.json`
     /// drops it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,7 +70,139 @@ pub struct RunReport {
     pub grad_flow_last: Option<Vec<GradFlow>>,
 }
 
+/// What a study asks of each run beyond its variant, length and seed: the
+/// schedule, the held-out set, the pool, and the version of the arithmetic
+/// ([`ARITHMETIC_VERSION`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunInputs {
+    /// Iterations asked for.
+    pub iters: usize,
+    /// Evaluation interval.
+    pub eval_every: usize,
+    /// Held-out sequences the gradient flow averages over.
+    pub grad_flow_batch: usize,
+    /// Held-out sequences.
+    pub heldout: usize,
+    /// Seed of the held-out set.
+    pub heldout_seed: u64,
+    /// Training-pool size.
+    pub pool_size: usize,
+    /// [`ARITHMETIC_VERSION`] of the code that trained it.
+    pub arithmetic: u32,
+}
+
+/// The version of the training arithmetic: raised by every change that
+/// alters any run's numbers (the golden check fails on such a change), so
+/// that a resume or a merge never mixes runs of two versions.
+pub const ARITHMETIC_VERSION: u32 = 1;
+
 impl RunReport {
+    /// Why this run file cannot stand for `job` of `study` trained by
+    /// `build`: every field of its configuration that differs from the
+    /// plan's, named, or a fingerprint that does not match its fields, or
+    /// results that do not fit its configuration. Empty when the run is
+    /// the job's.
+    pub fn problems(&self, job: &Job, study: &Study, build: &str) -> Vec<String> {
+        let mut diff = Vec::new();
+        let want = serde_json::to_value(job.variant).expect("a variant serialises");
+        let got = serde_json::to_value(self.settings).expect("a variant serialises");
+        if let (Some(w), Some(g)) = (want.as_object(), got.as_object()) {
+            for (k, v) in w {
+                if g.get(k) != Some(v) {
+                    diff.push(format!(
+                        "{k}: the study says {v}, the run {}",
+                        g.get(k).map_or("nothing".into(), |x| x.to_string())
+                    ));
+                }
+            }
+        }
+        let mut differs = |what: &str, study: String, run: String| {
+            if study != run {
+                diff.push(format!("{what}: the study says {study}, the run {run}"));
+            }
+        };
+        differs("length", job.length.to_string(), self.length.to_string());
+        differs("seed", job.seed.to_string(), self.seed.to_string());
+        let plan = job.inputs(study);
+        let i = &self.inputs;
+        differs("iters", plan.iters.to_string(), i.iters.to_string());
+        differs(
+            "eval_every",
+            plan.eval_every.to_string(),
+            i.eval_every.to_string(),
+        );
+        differs(
+            "grad_flow_batch",
+            plan.grad_flow_batch.to_string(),
+            i.grad_flow_batch.to_string(),
+        );
+        differs("heldout", plan.heldout.to_string(), i.heldout.to_string());
+        differs(
+            "heldout_seed",
+            plan.heldout_seed.to_string(),
+            i.heldout_seed.to_string(),
+        );
+        differs(
+            "pool_size",
+            plan.pool_size.to_string(),
+            i.pool_size.to_string(),
+        );
+        if plan.arithmetic != i.arithmetic {
+            diff.push(format!(
+                "arithmetic: trained by version {} of the arithmetic, this is version {}",
+                i.arithmetic, plan.arithmetic
+            ));
+        }
+        if self.build != build {
+            diff.push(format!(
+                "build: trained by a build for {}, this one is for {build}",
+                self.build
+            ));
+        }
+        if diff.is_empty() && self.fingerprint != job.fingerprint(study, build) {
+            diff.push("its fingerprint does not match its configuration (an edited file?)".into());
+        }
+        let every = i.eval_every.max(1);
+        let done_ok = if self.diverged {
+            self.iters <= i.iters
+        } else {
+            self.iters == i.iters
+        };
+        if diff.is_empty()
+            && (!done_ok
+                || self.final_metrics.per_position_acc.len() != self.length
+                || self.curve.len() > i.iters / every
+                || self
+                    .curve
+                    .iter()
+                    .enumerate()
+                    .any(|(k, p)| p.iter != (k + 1) * every))
+        {
+            diff.push("its results do not fit its configuration (a damaged file?)".into());
+        }
+        diff
+    }
+
+    /// Reads a run file (`runs/*.json`), at most
+    /// [`MAX_FILE_BYTES`](seqdata::io::MAX_FILE_BYTES). The error names the
+    /// file and the first field that is wrong.
+    pub fn read(path: &std::path::Path) -> Result<Self> {
+        let bytes = seqdata::io::read_limited(path, "run file")?;
+        Self::from_slice(&bytes).map_err(|e| e.context(path.display().to_string()))
+    }
+
+    /// A run from the bytes of a run file. Never panics, whatever the bytes.
+    ///
+    /// ```
+    /// assert!(study::RunReport::from_slice(b"{\"variant\": 1}").is_err());
+    /// ```
+    pub fn from_slice(bytes: &[u8]) -> Result<Self> {
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| Error::Report(format!("not a run file: {e}")))?;
+        serde_path_to_error::deserialize(value)
+            .map_err(|e| Error::Report(format!("not a run file: at `{}`: {}", e.path(), e.inner())))
+    }
+
     /// The file name of this run's own JSON.
     pub fn file_name(&self) -> String {
         run_file_name(&self.variant, self.length, self.seed)

@@ -4,33 +4,43 @@
 //! `resume` trains only the rest), then gathered into a [`StudyReport`].
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use nncore::{Observer, Outcome, SequenceModel, Trainer, fit};
 use seqdata::{AlternatingSign, Dataset, Stream, seeded_rng};
 
-use crate::config::{Study, differences};
+use crate::config::Study;
+use crate::folder::{LockMode, Mismatched, ReportDir};
 use crate::plan::Job;
 use crate::report::{RunReport, SCHEMA, StudyReport, Timing, summarise};
 use crate::shard::{Shard, build_id};
 use crate::{Error, Result, summary};
 
-/// The resolved study in a report folder, written before any run starts.
-pub const STUDY_FILE: &str = "study.toml";
-
 /// How to run a study.
 pub struct RunOptions<'a> {
     /// Worker threads (results do not depend on it).
     pub threads: usize,
-    /// Keep the runs already in the folder's `runs/` that belong to this
-    /// study, and train only the missing ones.
+    /// Require an interrupted study in the folder to finish (without it, a
+    /// folder holding this same study is resumed as well, and an empty one
+    /// starts it).
     pub resume: bool,
+    /// Replace another study held in the folder (its runs, report and
+    /// outputs) instead of refusing.
+    pub overwrite: bool,
+    /// What to do with run files that do not match the plan.
+    pub mismatched: Mismatched,
     /// Told the iterations done by every run, as they are done (a progress
     /// bar); called from the worker threads.
     pub progress: &'a (dyn Fn(u64) + Sync),
+    /// Told, one line each, what the folder held that was not kept (run
+    /// files retrained and why, an old study replaced).
+    pub notice: &'a (dyn Fn(&str) + Sync),
+    /// Set (by a signal handler, say) to stop: runs in progress stop at
+    /// their next iteration, finished runs stay in `runs/`, and the study
+    /// returns [`Error::Interrupted`].
+    pub stop: Option<&'a AtomicBool>,
 }
 
 impl Default for RunOptions<'_> {
@@ -38,8 +48,18 @@ impl Default for RunOptions<'_> {
         Self {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             resume: false,
+            overwrite: false,
+            mismatched: Mismatched::default(),
             progress: &|_| {},
+            notice: &|_| {},
+            stop: None,
         }
+    }
+}
+
+impl RunOptions<'_> {
+    fn stopped(&self) -> bool {
+        self.stop.is_some_and(|s| s.load(Ordering::Relaxed))
     }
 }
 
@@ -77,10 +97,13 @@ pub fn train_job(
     Ok((outcome, model))
 }
 
-/// The report of a finished job.
-pub fn run_report(job: &Job, outcome: Outcome) -> RunReport {
+/// The report of a finished job of `study`.
+pub fn run_report(job: &Job, study: &Study, outcome: Outcome) -> RunReport {
+    let build = build_id();
     RunReport {
-        build: build_id(),
+        inputs: job.inputs(study),
+        fingerprint: job.fingerprint(study, &build),
+        build,
         shard: None,
         variant: job.variant.label(),
         settings: job.variant,
@@ -101,10 +124,12 @@ pub fn run_report(job: &Job, outcome: Outcome) -> RunReport {
     }
 }
 
-/// Tells a progress callback the iterations a run has done.
+/// Tells a progress callback the iterations a run has done, and stops the
+/// run when asked to.
 struct Progress<'a> {
     report: &'a (dyn Fn(u64) + Sync),
     last: usize,
+    stop: Option<&'a AtomicBool>,
 }
 
 impl Observer for Progress<'_> {
@@ -112,202 +137,33 @@ impl Observer for Progress<'_> {
         (self.report)(iters_done.saturating_sub(self.last) as u64);
         self.last = self.last.max(iters_done);
     }
-}
-
-/// A report folder: `study.toml`, `runs/`, `study.json` and what the report
-/// crates add (SUMMARY.md, plots).
-#[derive(Debug, Clone)]
-pub struct ReportDir {
-    dir: PathBuf,
-}
-
-impl ReportDir {
-    /// The folder at `dir` (not created yet).
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
-    }
-
-    /// The folder.
-    pub fn path(&self) -> &Path {
-        &self.dir
-    }
-
-    /// The folder's `runs/`.
-    pub fn runs(&self) -> PathBuf {
-        self.dir.join("runs")
-    }
-
-    /// Writes `bytes` to the file `name` in the folder, atomically.
-    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        seqdata::io::write_atomic(&self.dir.join(name), bytes)?;
-        Ok(())
-    }
-
-    /// Writes `value` as pretty JSON to `name`, atomically.
-    pub fn write_json<T: serde::Serialize>(&self, name: &str, value: &T) -> Result<()> {
-        let mut text = serde_json::to_vec_pretty(value).expect("reports serialise");
-        text.push(b'\n');
-        self.write(name, &text)
-    }
-
-    /// Creates the folder and `runs/`, and proves they can be written,
-    /// before any computation. Without `resume`, runs of an earlier study in
-    /// the folder are removed (they would mix with this one's); with it, the
-    /// folder must hold this very study.
-    pub fn prepare(&self, study: &Study, resume: bool) -> Result<()> {
-        self.create()?;
-        if resume {
-            self.check_resume(study)?;
-        } else {
-            self.remove_runs()?;
-        }
-        self.write(STUDY_FILE, study.to_toml().as_bytes())
-    }
-
-    /// Prepares the folder for one shard: a folder that holds no study yet
-    /// gets `study.toml`; one that holds a study must hold this one (shards
-    /// share a folder or each have their own). Runs already there are kept.
-    pub fn prepare_shard(&self, study: &Study) -> Result<()> {
-        self.create()?;
-        if self.dir.join(STUDY_FILE).exists() {
-            return self.check_resume(study);
-        }
-        self.write(STUDY_FILE, study.to_toml().as_bytes())
-    }
-
-    /// Prepares the folder a merge writes: its study file, and no runs of
-    /// another study.
-    pub(crate) fn prepare_merge(&self, study: &Study) -> Result<()> {
-        self.create()?;
-        if self.dir.join(STUDY_FILE).exists() && self.check_resume(study).is_err() {
-            self.remove_runs()?;
-        }
-        self.write(STUDY_FILE, study.to_toml().as_bytes())
-    }
-
-    /// Writes the report's `SUMMARY.md`.
-    pub fn write_summary(&self, report: &StudyReport) -> Result<()> {
-        self.write("SUMMARY.md", summary::markdown(report).as_bytes())
-    }
-
-    /// Writes `SUMMARY.md` and `study.json`.
-    pub(crate) fn write_report(&self, report: &StudyReport) -> Result<()> {
-        self.write_summary(report)?;
-        self.write_json("study.json", report)
-    }
-
-    /// Creates the folder and `runs/` and proves they can be written.
-    fn create(&self) -> Result<()> {
-        let runs = self.runs();
-        std::fs::create_dir_all(&runs).map_err(|e| Error::Folder {
-            path: runs.clone(),
-            problem: format!("cannot create it ({e}): choose a writable location"),
-        })?;
-        let probe = self.dir.join(".write-probe");
-        seqdata::io::write_atomic(&probe, b"ok").map_err(|e| Error::Folder {
-            path: self.dir.clone(),
-            problem: format!("is not writable ({e})"),
-        })?;
-        std::fs::remove_file(&probe).ok();
-        Ok(())
-    }
-
-    /// Removes the run files of an earlier study (they would mix with this
-    /// one's).
-    fn remove_runs(&self) -> Result<()> {
-        let runs = self.runs();
-        let folder_error = |e: std::io::Error| Error::Folder {
-            path: runs.clone(),
-            problem: e.to_string(),
-        };
-        for entry in std::fs::read_dir(&runs).map_err(folder_error)? {
-            let path = entry.map_err(folder_error)?.path();
-            if path.extension().is_some_and(|e| e == "json") {
-                std::fs::remove_file(&path).map_err(|e| Error::Folder {
-                    path: path.clone(),
-                    problem: format!("cannot remove an earlier run ({e})"),
-                })?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Refuses to resume unless the folder holds a study that resolves to
-    /// exactly `study`; the error names what differs.
-    fn check_resume(&self, study: &Study) -> Result<()> {
-        let path = self.dir.join(STUDY_FILE);
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            return Err(Error::Resume(format!(
-                "no interrupted study to resume ({} is missing); run without --resume",
-                path.display()
-            )));
-        };
-        let old = Study::from_toml(&text).map_err(|e| {
-            Error::Resume(format!(
-                "{} does not hold a study ({e}); run without --resume to start again",
-                path.display()
-            ))
-        })?;
-        if &old != study {
-            return Err(Error::Resume(format!(
-                "the flags give a different study than the one in {} ({}); give the same flags, \
-                 or another --out",
-                self.dir.display(),
-                differences(&old, study).join("; ")
-            )));
-        }
-        Ok(())
-    }
-
-    /// The runs already finished in `runs/` that belong to `jobs`, by job.
-    pub fn finished_runs(&self, jobs: &[Job]) -> Vec<Option<RunReport>> {
-        jobs.iter()
-            .map(|job| {
-                let text = std::fs::read_to_string(self.runs().join(job.file_name())).ok()?;
-                let r: RunReport = serde_json::from_str(&text).ok()?;
-                (r.settings == job.variant && r.length == job.length && r.seed == job.seed)
-                    .then_some(r)
-            })
-            .collect()
-    }
-
-    /// Reads the folder's `study.json`.
-    pub fn read_report(&self) -> Result<StudyReport> {
-        let path = self.dir.join("study.json");
-        let bytes = seqdata::io::read_limited(&path, "study report")?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Report(format!("{} is not valid JSON: {e}", path.display())))?;
-        match value.get("schema").and_then(|s| s.as_str()) {
-            Some(SCHEMA) => {}
-            other => {
-                return Err(Error::Report(format!(
-                    "{} has schema {}, not {SCHEMA}: it was written by another version; rerun \
-                     the study",
-                    path.display(),
-                    other.unwrap_or("(none)")
-                )));
-            }
-        }
-        serde_path_to_error::deserialize(value).map_err(|e| {
-            Error::Report(format!(
-                "{}: at `{}`: {}",
-                path.display(),
-                e.path(),
-                e.inner()
-            ))
-        })
+    fn should_stop(&mut self) -> bool {
+        self.stop.is_some_and(|s| s.load(Ordering::Relaxed))
     }
 }
 
-/// Runs `study` into the report folder `dir`: prepares it, trains every
-/// missing run (each written to `runs/` as it finishes), then writes
-/// `study.json` and `SUMMARY.md` and returns the report. The plots that
-/// SUMMARY.md shows are the `plots` crate's (`plots::all(&report)`), which
-/// `cargo xtask study` and `cargo xtask report` write beside it.
+/// Runs `study` into the report folder `dir` under an exclusive lock (the
+/// caller's, or one taken here): prepares it ([`ReportDir::prepare`]: a
+/// folder of another study is refused unless `overwrite`; this same study
+/// is resumed), trains every run not yet in `runs/` (each written as it
+/// finishes; run files that do not match the plan are named through
+/// `notice` and retrained, or refused), then writes `study.json` and
+/// `SUMMARY.md` and returns the report. The plots that SUMMARY.md shows are
+/// the `plots` crate's (`plots::all(&report)`), which `cargo xtask study`
+/// and `cargo xtask report` write beside it, before
+/// [`ReportDir::finish`].
 pub fn run(study: &Study, dir: &ReportDir, options: &RunOptions<'_>) -> Result<StudyReport> {
     study.check()?;
     check_threads(options.threads)?;
-    dir.prepare(study, options.resume)?;
+    let _guard = dir.lock(LockMode::Exclusive)?;
+    let removed = dir.prepare(study, options.resume, options.overwrite)?;
+    if !removed.is_empty() {
+        (options.notice)(&format!(
+            "replaced the study that {} held ({} files removed)",
+            dir.path().display(),
+            removed.len()
+        ));
+    }
     let started = Instant::now();
     let heldout = heldout_sets(study)?;
     let runs = execute(study, &study.jobs(), &heldout, dir, options, None)?;
@@ -318,8 +174,9 @@ pub fn run(study: &Study, dir: &ReportDir, options: &RunOptions<'_>) -> Result<S
 }
 
 /// Runs shard `shard` of `study` into `dir` (its own folder or one the
-/// shards share): trains the shard's runs not yet in `runs/`, each written
-/// as it finishes, marked with its shard. Returns the shard's runs.
+/// shards share, under a shared lock): trains the shard's runs not yet in
+/// `runs/` (run files that do not match the plan as in [`run`]), each
+/// written as it finishes, marked with its shard. Returns the shard's runs.
 pub fn run_shard(
     study: &Study,
     dir: &ReportDir,
@@ -328,6 +185,7 @@ pub fn run_shard(
 ) -> Result<Vec<RunReport>> {
     study.check()?;
     check_threads(options.threads)?;
+    let _guard = dir.lock(LockMode::Shared)?;
     dir.prepare_shard(study)?;
     let heldout = heldout_sets(study)?;
     execute(
@@ -370,7 +228,19 @@ fn execute(
     options: &RunOptions<'_>,
     shard: Option<Shard>,
 ) -> Result<Vec<RunReport>> {
-    let done = dir.finished_runs(jobs);
+    let build = build_id();
+    let (done, skipped) = dir.finished_runs(study, jobs, &build);
+    if !skipped.is_empty() && options.mismatched == Mismatched::Refuse {
+        return Err(Error::Mismatched { skipped });
+    }
+    for s in &skipped {
+        let again = if s.reason.ends_with("left as it is") {
+            ""
+        } else {
+            "; training it again"
+        };
+        (options.notice)(&format!("{s}{again}"));
+    }
     for _ in done.iter().flatten() {
         (options.progress)(study.schedule.iters as u64);
     }
@@ -398,9 +268,13 @@ fn execute(
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(job) = schedule.get(i) else { break };
+            if options.stopped() {
+                break;
+            }
             let mut progress = Progress {
                 report: options.progress,
                 last: 0,
+                stop: options.stop,
             };
             let r = train_job(
                 job,
@@ -411,7 +285,7 @@ fn execute(
             )
             .map(|(outcome, _)| RunReport {
                 shard,
-                ..run_report(job, outcome)
+                ..run_report(job, study, outcome)
             })
             .map_err(|e| {
                 e.context(format!(
@@ -428,13 +302,22 @@ fn execute(
             *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
         }
     });
-    let mut runs = slots
+    let results: Vec<Option<Result<RunReport>>> = slots
         .into_iter()
-        .map(|s| {
-            s.into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .expect("every scheduled run was taken by a worker")
-        })
+        .map(|s| s.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .collect();
+    if options.stopped() {
+        let finished = done.iter().flatten().count()
+            + results.iter().filter(|r| matches!(r, Some(Ok(_)))).count();
+        return Err(Error::Interrupted {
+            finished,
+            total: jobs.len(),
+            dir: dir.runs(),
+        });
+    }
+    let mut runs = results
+        .into_iter()
+        .map(|r| r.expect("every scheduled run was taken by a worker"))
         .collect::<Result<Vec<_>>>()?;
     runs.extend(done.into_iter().flatten());
     Ok(runs)

@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Study, differences};
+use crate::folder::{self, LockMode, ReportDir, STUDY_FILE};
 use crate::plan::Job;
 use crate::report::{RunReport, StudyReport};
-use crate::run::{ReportDir, STUDY_FILE, gather_runs, heldout_sets};
+use crate::run::{gather_runs, heldout_sets};
 use crate::{Error, Result};
 
 /// Shard `index` of `count` (0-based: `0/4` … `3/4`).
@@ -129,16 +130,36 @@ pub fn build_id() -> String {
 /// folders, or one shared folder) into `out`: `study.toml`, `study.json` and
 /// `SUMMARY.md`, exactly as a single process would write them.
 ///
-/// Refuses folders whose `study.toml` resolves to another study (naming the
-/// keys that differ), run files of another configuration (naming the run and
-/// the field), and runs of different builds ([`build_id`]). Unless
-/// `allow_partial`, refuses a study with missing runs, naming every one; a
-/// partial merge lists them in the report's `missing` and says so in
-/// SUMMARY.md.
-pub fn merge(dirs: &[PathBuf], out: &ReportDir, allow_partial: bool) -> Result<StudyReport> {
+/// Refuses folders that shards are still writing (they hold its lock),
+/// folders whose `study.toml` resolves to another study (naming the keys
+/// that differ), run files that do not match the plan (naming the run and
+/// why: a field of its configuration, its fingerprint, damage), and runs of
+/// different builds ([`build_id`]). Unless `allow_partial`, refuses a study
+/// with missing runs, naming every one; a partial merge lists them in the
+/// report's `missing` and says so in SUMMARY.md. An `out` that holds
+/// another study is refused unless `overwrite`.
+pub fn merge(
+    dirs: &[PathBuf],
+    out: &ReportDir,
+    allow_partial: bool,
+    overwrite: bool,
+) -> Result<StudyReport> {
     let Some(first) = dirs.first() else {
         return Err(Error::Merge("give at least one folder to merge".into()));
     };
+    let _guard = out.lock(LockMode::Exclusive)?;
+    let same = |d: &Path| {
+        d.canonicalize()
+            .ok()
+            .is_some_and(|c| Some(c) == out.path().canonicalize().ok())
+    };
+    // Held to the end: no shard may start writing a folder being merged.
+    let mut _held = Vec::new();
+    for d in dirs.iter().filter(|d| !same(d)) {
+        if let Some(file) = folder::lock_existing(d)? {
+            _held.push(file);
+        }
+    }
     let study = read_study(first)?;
     for d in &dirs[1..] {
         let other = read_study(d)?;
@@ -152,21 +173,19 @@ pub fn merge(dirs: &[PathBuf], out: &ReportDir, allow_partial: bool) -> Result<S
         }
     }
     let jobs = study.jobs();
-    let mut found: Vec<Option<RunReport>> = vec![None; jobs.len()];
-    let mut build: Option<(String, PathBuf)> = None;
+    // Every run file, read and named by its job.
+    let mut read: Vec<(PathBuf, usize, RunReport)> = Vec::new();
     for d in dirs {
         let runs = d.join("runs");
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&runs)
-            .map_err(|e| Error::Folder {
-                path: runs.clone(),
-                problem: e.to_string(),
-            })?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        entries.sort();
-        for path in entries {
-            let run = read_run(&path)?;
+        for path in folder::list(&runs)? {
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let run = RunReport::read(&path).map_err(|e| {
+                Error::Merge(format!(
+                    "{e}; rerun its shard, or remove it and merge with --allow-partial"
+                ))
+            })?;
             let name = path.file_name().unwrap_or_default().to_string_lossy();
             let Some(i) = jobs.iter().position(|j| j.file_name() == name) else {
                 return Err(Error::Merge(format!(
@@ -174,25 +193,36 @@ pub fn merge(dirs: &[PathBuf], out: &ReportDir, allow_partial: bool) -> Result<S
                     path.display()
                 )));
             };
-            check_run(&run, &jobs[i], &study, &path)?;
-            match &build {
-                None => build = Some((run.build.clone(), path.clone())),
-                Some((b, at)) if *b != run.build => {
-                    return Err(Error::Merge(format!(
-                        "{} was trained by a build for {}, {} by one for {}: results depend on \
-                         the CPU features; build every node with the same flags (see README, \
-                         scale-out)",
-                        path.display(),
-                        run.build,
-                        at.display(),
-                        b
-                    )));
-                }
-                Some(_) => {}
-            }
-            if found[i].is_none() {
-                found[i] = Some(run);
-            }
+            read.push((path, i, run));
+        }
+    }
+    // One build: the first difference is named (before any fingerprint,
+    // which covers the build too).
+    if let Some((at, _, first)) = read.first()
+        && let Some((path, _, run)) = read.iter().find(|(_, _, r)| r.build != first.build)
+    {
+        return Err(Error::Merge(format!(
+            "{} was trained by a build for {}, {} by one for {}: results depend on the CPU \
+             features; build every node with the same flags (see README, scale-out)",
+            path.display(),
+            run.build,
+            at.display(),
+            first.build
+        )));
+    }
+    let mut found: Vec<Option<RunReport>> = vec![None; jobs.len()];
+    for (path, i, run) in read {
+        let problems = run.problems(&jobs[i], &study, &run.build);
+        if !problems.is_empty() {
+            return Err(Error::Merge(format!(
+                "{} does not match the study ({}); rerun its shard into an empty folder, or \
+                 remove it and merge with --allow-partial",
+                path.display(),
+                problems.join("; ")
+            )));
+        }
+        if found[i].is_none() {
+            found[i] = Some(run);
         }
     }
     let missing: Vec<String> = jobs
@@ -213,7 +243,7 @@ pub fn merge(dirs: &[PathBuf], out: &ReportDir, allow_partial: bool) -> Result<S
     if runs.is_empty() {
         return Err(Error::Merge("no run to merge".into()));
     }
-    out.prepare_merge(&study)?;
+    out.prepare_merge(&study, overwrite)?;
     let report = gather_runs(&study, runs, &heldout_sets(&study)?, 0, &missing);
     for r in &report.runs {
         out.write_json(&format!("runs/{}", r.file_name()), r)?;
@@ -231,77 +261,4 @@ fn read_study(dir: &Path) -> Result<Study> {
         ))
     })?;
     Study::from_toml(&text).map_err(|e| e.context(path.display().to_string()))
-}
-
-fn read_run(path: &Path) -> Result<RunReport> {
-    let bytes = seqdata::io::read_limited(path, "run file")?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::Merge(format!("{}: not a run file ({e})", path.display())))?;
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        Error::Merge(format!(
-            "{}: not a run file (at `{}`: {})",
-            path.display(),
-            e.path(),
-            e.inner()
-        ))
-    })
-}
-
-/// Refuses a run whose configuration differs from its job's, naming the
-/// field.
-fn check_run(run: &RunReport, job: &Job, study: &Study, path: &Path) -> Result<()> {
-    let want = serde_json::to_value(job.variant).expect("a variant serialises");
-    let got = serde_json::to_value(run.settings).expect("a variant serialises");
-    let mut diff: Vec<String> = Vec::new();
-    if let (Some(w), Some(g)) = (want.as_object(), got.as_object()) {
-        for (k, v) in w {
-            if g.get(k) != Some(v) {
-                diff.push(format!(
-                    "{k}: the study says {v}, the run {}",
-                    g.get(k).map_or("nothing".into(), |x| x.to_string())
-                ));
-            }
-        }
-    }
-    if run.length != job.length {
-        diff.push(format!(
-            "length: the study says {}, the run {}",
-            job.length, run.length
-        ));
-    }
-    if run.seed != job.seed {
-        diff.push(format!(
-            "seed: the study says {}, the run {}",
-            job.seed, run.seed
-        ));
-    }
-    let every = study.schedule.eval_every;
-    if !run.diverged && run.iters != study.schedule.iters {
-        diff.push(format!(
-            "iters: the study says {}, the run did {}",
-            study.schedule.iters, run.iters
-        ));
-    }
-    if run
-        .curve
-        .iter()
-        .enumerate()
-        .any(|(k, p)| p.iter != (k + 1) * every)
-    {
-        diff.push(format!(
-            "eval_every: the study says {every}, the run's curve is at {:?}",
-            run.curve.iter().map(|p| p.iter).take(3).collect::<Vec<_>>()
-        ));
-    }
-    if run.final_metrics.per_position_acc.len() != job.length {
-        diff.push("final: not one accuracy per position".into());
-    }
-    if !diff.is_empty() {
-        return Err(Error::Merge(format!(
-            "{} is a run of another configuration ({})",
-            path.display(),
-            diff.join("; ")
-        )));
-    }
-    Ok(())
 }
