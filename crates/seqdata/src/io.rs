@@ -400,9 +400,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    // tempfile adds the temporary file's path to its errors: the message
+    // names the file being written instead.
     let io_err = |e: std::io::Error, at: &Path| Error::Write {
         path: at.to_path_buf(),
-        cause: std::sync::Arc::new(e),
+        cause: std::sync::Arc::new(without_temp_path(e)),
     };
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     let mut tmp = tempfile::Builder::new()
@@ -429,6 +431,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// One of tempfile's errors without the temporary file's path that it
+/// appends (`… at path "/x/.f.tmp-123"`): the message names the file being
+/// written instead.
+fn without_temp_path(e: std::io::Error) -> std::io::Error {
+    if e.get_ref().is_none() {
+        return e;
+    }
+    match e.to_string().rsplit_once(" at path \"") {
+        Some((head, _)) => std::io::Error::new(e.kind(), head.to_string()),
+        None => e,
+    }
 }
 
 /// What marks [`write_atomic`]'s temporary files: `.NAME.tmp-XXXXXX`. A
