@@ -699,3 +699,56 @@ fn study_refuses_huge_or_unwritable_output() {
         "report folder /proc/rnnstudy-study/x: cannot create it",
     );
 }
+
+#[test]
+fn study_files_folders_merge_report_and_roofline_refuse_bad_input() {
+    let f = Fixture::new();
+    f.write("syntax.toml", b"name = \"x\"\nlengths = [8\n");
+    f.write("key.toml", b"name = \"x\"\nbogus = 1\n");
+    f.write("binary.toml", b"\xff\xfe\x00");
+    f.write("hidden0.toml", b"[[variant]]\nmodel = \"rnn\"\nhidden = 0\n");
+    f.write("seeds.toml", b"seeds = \"0..99999999\"\n");
+    f.write("kind.toml", b"[[variant]]\nmodel = \"cnn\"\n");
+    f.write("negative.toml", b"iters = -5\n");
+    let config = |file: &str, want: &str| f.fails(&["study", "--config", file], want);
+    config("missing.toml", "cannot read study file missing.toml");
+    config("syntax.toml", "study file: line 2: unclosed array");
+    config("key.toml", "`bogus`: line 2: unknown field `bogus`");
+    config("binary.toml", "study file binary.toml is not UTF-8");
+    config("hidden0.toml", "hidden = 0: use 1 ..= 4096");
+    config("seeds.toml", "more than 10000 seeds");
+    config("kind.toml", "unknown model kind");
+    config("negative.toml", "`iters`");
+    config(".", "is a folder");
+    // Flags of the folder safety.
+    f.fails(
+        &["study", "--mismatched", "maybe"],
+        "invalid value 'maybe' for '--mismatched <WHAT>'",
+    );
+    f.fails(&["study", "--out", ""], "--out is empty");
+    f.fails(
+        &["study", "--resume", "--out", "./nothing"],
+        "no interrupted study to resume",
+    );
+    f.fails(
+        &["study", "--shard", "1/2", "--resume"],
+        "cannot be used with '--resume'",
+    );
+    f.fails(&["study", "--shard", "1/0"], "invalid shard count = 0");
+    f.fails(
+        &["study", "--quick", "--threads", "0", "--out", "./t0"],
+        "invalid threads = 0",
+    );
+    // merge and report: folders that hold no study; nothing is created.
+    std::fs::create_dir_all(f.path().join("empty/runs")).unwrap();
+    f.fails(&["merge", "./nowhere"], "./nowhere/study.toml: cannot read it");
+    f.fails(&["merge", "./empty"], "not a study's report folder");
+    f.fails(&["merge"], "required arguments were not provided");
+    f.fails(&["report", "./nowhere"], "cannot read study report");
+    f.write("empty/study.json", b"{\"schema\": \"rnnstudy.study/2\"}");
+    f.fails(&["report", "./empty"], "has schema rnnstudy.study/2, not");
+    f.write("empty/study.json", b"{truncated");
+    f.fails(&["report", "./empty"], "is not valid JSON");
+    f.fails(&["roofline", "--samples", "0"], "--samples 0 is out of range");
+    f.fails(&["roofline", "--bogus"], "unexpected argument '--bogus'");
+}

@@ -59,6 +59,16 @@ pub struct LockGuard {
 struct LockState {
     file: Option<(File, LockMode)>,
     holders: usize,
+    /// The folder's path, if this process created it, its lock file or
+    /// `runs/`: what it created is removed again on release if no study was
+    /// written (a refused command leaves nothing behind).
+    created: Option<Created>,
+}
+
+#[derive(Debug)]
+struct Created {
+    dir: PathBuf,
+    paths: Vec<PathBuf>,
 }
 
 impl Drop for LockGuard {
@@ -66,6 +76,18 @@ impl Drop for LockGuard {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         s.holders = s.holders.saturating_sub(1);
         if s.holders == 0 {
+            if let Some(c) = s.created.take()
+                && !c.dir.join(STUDY_FILE).exists()
+            {
+                // Newest first; a folder is removed only if empty.
+                for p in c.paths.iter().rev() {
+                    if p.is_dir() {
+                        let _ = std::fs::remove_dir(p);
+                    } else {
+                        let _ = std::fs::remove_file(p);
+                    }
+                }
+            }
             // Closing the file releases the lock.
             s.file = None;
         }
@@ -168,6 +190,13 @@ impl ReportDir {
                 state: self.lock.clone(),
             });
         }
+        let mut created = Created {
+            dir: self.dir.clone(),
+            paths: Vec::new(),
+        };
+        if !self.dir.is_dir() {
+            created.paths.push(self.dir.clone());
+        }
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::Folder {
             path: self.dir.clone(),
             problem: format!("cannot create it ({e}): choose a writable location"),
@@ -179,6 +208,7 @@ impl ReportDir {
         };
         if !path.exists() {
             File::create(&path).map_err(|e| folder_error(e, "create"))?;
+            created.paths.push(path.clone());
         }
         // Locked through a read-only handle: a folder with no file open for
         // writing can still be remounted read-only, say.
@@ -219,6 +249,10 @@ impl ReportDir {
         let _ = std::fs::write(&path, who + "\n");
         state.file = Some((file, mode));
         state.holders = 1;
+        if !self.runs().is_dir() {
+            created.paths.push(self.runs());
+        }
+        state.created = Some(created);
         Ok(LockGuard {
             state: self.lock.clone(),
         })
