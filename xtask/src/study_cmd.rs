@@ -101,7 +101,7 @@ pub struct StudyArgs {
     resume: bool,
     /// Replace another study held in the report folder (its runs, report and plots); without
     /// it, such a folder is refused, naming what differs
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     overwrite: bool,
     /// What to do with run files in runs/ that do not match the plan (another configuration,
     /// another build, a damaged file): name them and train them again, or name them and stop
@@ -118,7 +118,7 @@ pub struct StudyArgs {
     /// Run only shard K of N (K = 0 … N−1) of the study's job plan, e.g. on a Slurm array
     /// (`--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`); its runs go to the folder's
     /// runs/ and `cargo xtask merge` gathers the shards
-    #[arg(long, value_name = "K/N", conflicts_with_all = ["resume", "print_config"])]
+    #[arg(long, value_name = "K/N", conflicts_with_all = ["resume", "print_config", "overwrite"])]
     shard: Option<study::Shard>,
 }
 

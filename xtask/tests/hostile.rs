@@ -706,7 +706,10 @@ fn study_files_folders_merge_report_and_roofline_refuse_bad_input() {
     f.write("syntax.toml", b"name = \"x\"\nlengths = [8\n");
     f.write("key.toml", b"name = \"x\"\nbogus = 1\n");
     f.write("binary.toml", b"\xff\xfe\x00");
-    f.write("hidden0.toml", b"[[variant]]\nmodel = \"rnn\"\nhidden = 0\n");
+    f.write(
+        "hidden0.toml",
+        b"[[variant]]\nmodel = \"rnn\"\nhidden = 0\n",
+    );
     f.write("seeds.toml", b"seeds = \"0..99999999\"\n");
     f.write("kind.toml", b"[[variant]]\nmodel = \"cnn\"\n");
     f.write("negative.toml", b"iters = -5\n");
@@ -741,7 +744,10 @@ fn study_files_folders_merge_report_and_roofline_refuse_bad_input() {
     );
     // merge and report: folders that hold no study; nothing is created.
     std::fs::create_dir_all(f.path().join("empty/runs")).unwrap();
-    f.fails(&["merge", "./nowhere"], "./nowhere/study.toml: cannot read it");
+    f.fails(
+        &["merge", "./nowhere"],
+        "./nowhere/study.toml: cannot read it",
+    );
     f.fails(&["merge", "./empty"], "not a study's report folder");
     f.fails(&["merge"], "required arguments were not provided");
     f.fails(&["report", "./nowhere"], "cannot read study report");
@@ -749,6 +755,9 @@ fn study_files_folders_merge_report_and_roofline_refuse_bad_input() {
     f.fails(&["report", "./empty"], "has schema rnnstudy.study/2, not");
     f.write("empty/study.json", b"{truncated");
     f.fails(&["report", "./empty"], "is not valid JSON");
-    f.fails(&["roofline", "--samples", "0"], "--samples 0 is out of range");
+    f.fails(
+        &["roofline", "--samples", "0"],
+        "--samples 0 is out of range",
+    );
     f.fails(&["roofline", "--bogus"], "unexpected argument '--bogus'");
 }

@@ -100,9 +100,16 @@ fn shards_merged_equal_one_process() {
         assert!(d.join(&out).join("SUMMARY.md").exists());
         assert!(d.join(&out).join("curve_L6.svg").exists());
     }
-    // Shards sharing one folder, merged in place.
+    // Shards sharing one folder, merged in place; a shard sees the others'
+    // runs as the study's (no note about them), even when it refuses
+    // mismatched runs.
     for k in 0..3 {
-        study(d, "./shared", &["--shard", &format!("{k}/3")]);
+        let text = study(
+            d,
+            "./shared",
+            &["--shard", &format!("{k}/3"), "--mismatched", "refuse"],
+        );
+        assert!(!text.contains("note:"), "shard {k}: {text}");
     }
     ok(d, &["merge", "./shared"]);
     assert_eq!(runs(&d.join("shared/study.json")), whole);

@@ -16,6 +16,7 @@ pub struct GradFlow {
     /// Iterations done when it was measured (0: before training).
     pub iter: usize,
     /// One norm per time step.
+    #[serde(deserialize_with = "crate::nullable::vec_f64")]
     pub norms: Vec<f64>,
 }
 

@@ -16,12 +16,16 @@ use crate::{Error, Result, SequenceModel, loss::squared_error, score};
 #[serde(deny_unknown_fields)]
 pub struct Metrics {
     /// Fraction of all outputs that are right (output `>= 0.5` counts as 1).
+    #[serde(deserialize_with = "crate::nullable::f64")]
     pub heldout_acc: f64,
     /// Fraction of sequences with every output right.
+    #[serde(deserialize_with = "crate::nullable::f64")]
     pub heldout_exact: f64,
     /// Fraction right at each position `t`.
+    #[serde(deserialize_with = "crate::nullable::vec_f64")]
     pub per_position_acc: Vec<f64>,
     /// Mean loss per sequence, `Σ_t ½ (y_t − label_t)²`.
+    #[serde(deserialize_with = "crate::nullable::f64")]
     pub heldout_loss: f64,
 }
 

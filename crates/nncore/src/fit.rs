@@ -78,14 +78,19 @@ pub struct CurvePoint {
     /// (the article's only metric: one sample, noisy).
     pub train_correct: usize,
     /// Held-out per-element accuracy.
+    #[serde(deserialize_with = "crate::nullable::f64")]
     pub heldout_acc: f64,
     /// Held-out fraction of sequences with every output right.
+    #[serde(deserialize_with = "crate::nullable::f64")]
     pub heldout_exact: f64,
     /// Held-out mean loss per sequence, `Σ_t ½ (y_t − label_t)²`.
+    #[serde(deserialize_with = "crate::nullable::f64")]
     pub loss: f64,
     /// This iteration's training-sequence loss, before its update.
+    #[serde(deserialize_with = "crate::nullable::f64")]
     pub train_loss: f64,
     /// This iteration's gradient global norm, before clipping.
+    #[serde(deserialize_with = "crate::nullable::f64")]
     pub grad_norm: f64,
     /// Largest singular value of the recurrent matrix, or null for a model
     /// without one.
@@ -133,7 +138,8 @@ pub trait Observer {
     /// After each evaluation.
     fn evaluated(&mut self, _point: &CurvePoint) {}
     /// Iterations done so far: after each evaluation, and once at the end
-    /// with the schedule's full count (also when the run stopped early).
+    /// with the schedule's full count (also when the run diverged; not
+    /// when [`Self::should_stop`] stopped it).
     fn progress(&mut self, _iters_done: usize) {}
     /// Asked before every iteration: `true` stops the run at once with
     /// [`Error::Interrupted`] (a signal, a deadline). The default never stops.

@@ -57,6 +57,7 @@ pub mod linalg;
 pub mod loss;
 pub mod metrics;
 pub mod model;
+pub mod nullable;
 pub mod optim;
 pub mod params;
 pub mod text;

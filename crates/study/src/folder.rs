@@ -37,7 +37,17 @@ pub const LOCK_FILE: &str = ".lock";
 pub const OUTPUTS_FILE: &str = ".outputs";
 
 /// The folder's data, never counted among the regenerable outputs.
-const DATA_FILES: &[&str] = &[STUDY_FILE, "study.json", LOCK_FILE, OUTPUTS_FILE];
+const DATA_FILES: &[&str] = &[STUDY_FILE, "study.json", LOCK_FILE, OUTPUTS_FILE, "runs"];
+
+/// Whether `name` can be an output of the folder (SUMMARY.md, a plot): a
+/// plain name in the folder, no hidden file, none of the study's data
+/// (compared without case, for filesystems that ignore it).
+fn is_output(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\'])
+        && !DATA_FILES.iter().any(|d| d.eq_ignore_ascii_case(name))
+}
 
 /// How a process holds a folder's lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +145,9 @@ pub struct Skipped {
     pub path: PathBuf,
     /// Why it was not kept.
     pub reason: String,
+    /// Whether it is no job's of the study (left alone) rather than a
+    /// job's run that does not match (trained again or refused).
+    pub foreign: bool,
 }
 
 impl std::fmt::Display for Skipped {
@@ -174,8 +187,12 @@ impl ReportDir {
 
     /// Creates the folder if need be and locks it (see the module docs),
     /// refusing if another process holds it: the error names the folder
-    /// and the holder. Locking again from the same process (any clone)
-    /// only counts another holder.
+    /// and the holder. Locking again through this `ReportDir` or a clone of
+    /// it only counts another holder (an exclusive lock over a shared one
+    /// is refused); another `ReportDir` of the same folder is another
+    /// holder, refused like another process. The folder, lock file and
+    /// `runs/` an exclusive lock created are removed again on release if no
+    /// study was written into the folder.
     pub fn lock(&self, mode: LockMode) -> Result<LockGuard> {
         let mut state = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, held)) = &state.file {
@@ -202,37 +219,11 @@ impl ReportDir {
             problem: format!("cannot create it ({e}): choose a writable location"),
         })?;
         let path = self.dir.join(LOCK_FILE);
-        let folder_error = |e: std::io::Error, doing: &str| Error::Folder {
-            path: path.clone(),
-            problem: format!("cannot {doing} the folder's lock file ({e})"),
-        };
         if !path.exists() {
-            File::create(&path).map_err(|e| folder_error(e, "create"))?;
+            File::create(&path).map_err(|e| lock_file_error(&path, e, "create"))?;
             created.paths.push(path.clone());
         }
-        // Locked through a read-only handle: a folder with no file open for
-        // writing can still be remounted read-only, say.
-        let file = File::open(&path).map_err(|e| folder_error(e, "open"))?;
-        let got = match mode {
-            LockMode::Exclusive => file.try_lock(),
-            LockMode::Shared => file.try_lock_shared(),
-        };
-        match got {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = std::fs::read_to_string(&path).unwrap_or_default();
-                let holder = holder.trim();
-                return Err(Error::Busy {
-                    path: self.dir.clone(),
-                    holder: if holder.is_empty() {
-                        "another process".into()
-                    } else {
-                        holder.to_string()
-                    },
-                });
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(folder_error(e, "lock")),
-        }
+        let file = lock_file(&path, mode, &self.dir)?;
         // Who holds it, for the next writer's message (best effort: shards
         // share the lock and the last one to start names itself).
         let argv: Vec<String> = std::env::args().collect();
@@ -252,7 +243,9 @@ impl ReportDir {
         if !self.runs().is_dir() {
             created.paths.push(self.runs());
         }
-        state.created = Some(created);
+        // Only an exclusive holder cleans up: a shard's folder may be in use
+        // by the other shards.
+        state.created = (mode == LockMode::Exclusive).then_some(created);
         Ok(LockGuard {
             state: self.lock.clone(),
         })
@@ -267,13 +260,26 @@ impl ReportDir {
     /// name but the study's data (`study.toml`, `study.json`, `runs/`) is
     /// listed as an output by [`Self::finish`].
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        seqdata::io::write_atomic(&self.dir.join(name), bytes)?;
-        if !name.contains('/') && !DATA_FILES.contains(&name) {
-            self.written
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(name.to_string());
+        if is_output(name) {
+            let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+            if written.insert(name.to_string()) {
+                // Listed before it exists, so that a kill before
+                // [`Self::finish`] never leaves an output no list names.
+                let mut list: BTreeSet<String> = self.listed_outputs().into_iter().collect();
+                if !list.contains(name) {
+                    list.extend(written.iter().cloned());
+                    self.write_list(&list)?;
+                }
+            }
         }
+        seqdata::io::write_atomic(&self.dir.join(name), bytes)?;
+        Ok(())
+    }
+
+    fn write_list(&self, names: &BTreeSet<String>) -> Result<()> {
+        let mut text = serde_json::to_vec_pretty(names).expect("names serialise");
+        text.push(b'\n');
+        seqdata::io::write_atomic(&self.dir.join(OUTPUTS_FILE), &text)?;
         Ok(())
     }
 
@@ -289,6 +295,7 @@ impl ReportDir {
     /// longer in the study), and lists this one's. Returns the removed
     /// names. Files no writer listed are never touched.
     pub fn finish(&self) -> Result<Vec<String>> {
+        let _guard = self.lock(LockMode::Exclusive)?;
         let written = self
             .written
             .lock()
@@ -300,31 +307,26 @@ impl ReportDir {
                 removed.push(name);
             }
         }
-        let list: Vec<&String> = written.iter().collect();
-        self.write_json(OUTPUTS_FILE, &list)?;
+        self.write_list(&written)?;
         Ok(removed)
     }
 
-    /// The outputs `.outputs` lists (only plain names in the folder).
+    /// The outputs `.outputs` lists (only names of outputs: see
+    /// [`is_output`]).
     fn listed_outputs(&self) -> Vec<String> {
         let Ok(text) = std::fs::read_to_string(self.dir.join(OUTPUTS_FILE)) else {
             return Vec::new();
         };
         let names: Vec<String> = serde_json::from_str(&text).unwrap_or_default();
-        names
-            .into_iter()
-            .filter(|n| {
-                !n.is_empty()
-                    && !n.contains(['/', '\\'])
-                    && n != "."
-                    && n != ".."
-                    && !DATA_FILES.contains(&n.as_str())
-            })
-            .collect()
+        names.into_iter().filter(|n| is_output(n)).collect()
     }
 
+    /// Removes the file `name` if it is a regular file.
     fn remove_output(&self, name: &str) -> Result<bool> {
         let path = self.dir.join(name);
+        if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            return Ok(false);
+        }
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
@@ -377,6 +379,15 @@ impl ReportDir {
         Error::Occupied {
             path: self.dir.clone(),
             what: what.to_string(),
+            fix: "give another --out, or --overwrite to replace it",
+        }
+    }
+
+    fn shard_refusal(&self, what: &str) -> Error {
+        Error::Occupied {
+            path: self.dir.clone(),
+            what: what.to_string(),
+            fix: "give every shard the same study, or another --out",
         }
     }
 
@@ -391,28 +402,30 @@ impl ReportDir {
         if !path.exists() {
             // Written aside and linked into place: of shards starting
             // together, one publishes, and the others read its file.
-            let aside = self
-                .dir
-                .join(format!(".{STUDY_FILE}.shard-{}", std::process::id()));
+            let aside = self.dir.join(format!(
+                ".{STUDY_FILE}{}shard-{}",
+                seqdata::io::TEMP_MARK,
+                std::process::id()
+            ));
             seqdata::io::write_atomic(&aside, study.to_toml().as_bytes())?;
             let linked = std::fs::hard_link(&aside, &path);
             std::fs::remove_file(&aside).ok();
             match linked {
                 Ok(()) => return Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => {
-                    return Err(Error::Folder {
-                        path,
-                        problem: format!("cannot write the study file ({e})"),
-                    });
+                // A filesystem without hard links: written in place, if
+                // still missing (shards started the same instant may race).
+                Err(_) if !path.exists() => {
+                    return self.write(STUDY_FILE, study.to_toml().as_bytes());
                 }
+                Err(_) => {}
             }
         }
         match self.held_study() {
             Held::Same(old) if old == *study => Ok(()),
-            Held::Same(old) => Err(self.refusal(&differences(&old, study).join("; "))),
-            Held::Nothing => Err(self.refusal("its study file vanished")),
-            Held::Damaged(problem) => Err(self.refusal(&problem)),
+            Held::Same(old) => Err(self.shard_refusal(&differences(&old, study).join("; "))),
+            Held::Nothing => Err(self.shard_refusal("its study file vanished")),
+            Held::Damaged(problem) => Err(self.shard_refusal(&problem)),
         }
     }
 
@@ -499,17 +512,11 @@ impl ReportDir {
     }
 
     /// Removes an old study: its runs, study.json, SUMMARY.md and the
-    /// outputs it listed (or, in a folder written before `.outputs`
-    /// existed, its SVG plots). Returns the names removed.
+    /// outputs it listed in `.outputs` (a folder written before `.outputs`
+    /// existed keeps its plots: nothing says which files are the tool's).
+    /// Returns the names removed.
     fn clear(&self) -> Result<Vec<String>> {
         let mut names = self.listed_outputs();
-        if !self.dir.join(OUTPUTS_FILE).exists() {
-            for p in list(&self.dir)? {
-                if p.extension().is_some_and(|e| e == "svg") {
-                    names.push(p.file_name().unwrap_or_default().to_string_lossy().into());
-                }
-            }
-        }
         names.extend([
             "study.json".into(),
             "SUMMARY.md".into(),
@@ -536,12 +543,13 @@ impl ReportDir {
         Ok(removed)
     }
 
-    /// The runs in `runs/` that belong to `jobs` and match the plan, by
-    /// job, and every run file not kept, with the reason: unreadable,
-    /// damaged, another configuration or another build. A run is kept only
-    /// if its fingerprint is the one `study` gives the job on `build`
-    /// ([`Job::fingerprint`]). Files that are no job's are named too, and
-    /// left alone.
+    /// The runs in `runs/` that belong to `jobs` (the study's, or a
+    /// shard's) and match the plan, by job, and every run file of `jobs`
+    /// not kept, with the reason: unreadable, damaged, another
+    /// configuration or another build. A run is kept only if its
+    /// fingerprint is the one `study` gives the job on `build`
+    /// ([`Job::fingerprint`]). Files that are no job's of the whole study
+    /// are named too (`foreign`), and left alone.
     pub fn finished_runs(
         &self,
         study: &Study,
@@ -569,17 +577,21 @@ impl ReportDir {
                 skipped.push(Skipped {
                     path,
                     reason: problems.join("; "),
+                    foreign: false,
                 });
                 None
             })
             .collect();
-        let names: BTreeSet<String> = jobs.iter().map(Job::file_name).collect();
+        // Of the whole plan: the runs of other shards sharing the folder are
+        // no strangers.
+        let names: BTreeSet<String> = study.jobs().iter().map(Job::file_name).collect();
         for path in list(&self.runs()).unwrap_or_default() {
             let name = path.file_name().unwrap_or_default().to_string_lossy();
             if path.extension().is_some_and(|e| e == "json") && !names.contains(name.as_ref()) {
                 skipped.push(Skipped {
                     path,
                     reason: "no run of this study has this name; left as it is".into(),
+                    foreign: true,
                 });
             }
         }
@@ -614,28 +626,98 @@ impl ReportDir {
     }
 }
 
+fn lock_file_error(path: &Path, e: std::io::Error, doing: &str) -> Error {
+    Error::Folder {
+        path: path.to_path_buf(),
+        problem: format!("cannot {doing} the folder's lock file ({e})"),
+    }
+}
+
+/// Opens and locks the lock file at `path`, refusing if another process
+/// holds it. An exclusive lock is taken through a handle open for writing
+/// (NFS refuses a write lock on a read-only handle), a shared one through a
+/// read-only handle. If another process replaced the file while this one
+/// waited for it (a refused command removing the lock file it created), it
+/// locks the new file.
+fn lock_file(path: &Path, mode: LockMode, dir: &Path) -> Result<File> {
+    for _ in 0..8 {
+        if !path.exists() {
+            // Removed by the refused command that had created it.
+            File::create(path).map_err(|e| lock_file_error(path, e, "create"))?;
+        }
+        let file = match mode {
+            LockMode::Exclusive => std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+                .or_else(|_| File::open(path)),
+            LockMode::Shared => File::open(path),
+        }
+        .map_err(|e| lock_file_error(path, e, "open"))?;
+        let got = match mode {
+            LockMode::Exclusive => file.try_lock(),
+            LockMode::Shared => file.try_lock_shared(),
+        };
+        match got {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Busy {
+                    path: dir.to_path_buf(),
+                    holder: holder(path),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(lock_file_error(path, e, "lock")),
+        }
+        if same_file(&file, path) {
+            return Ok(file);
+        }
+    }
+    Err(lock_file_error(
+        path,
+        std::io::Error::other("it keeps being replaced"),
+        "lock",
+    ))
+}
+
+/// Whether the open `file` is still the one at `path`.
+fn same_file(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
+}
+
+/// Who holds the lock file at `path`, as its holder wrote it.
+fn holder(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "another process".into())
+}
+
 /// Locks the existing folder `dir` exclusively if it has a lock file
 /// (shards, studies and merges leave one): refused while another process
 /// writes it. The lock lasts as long as the returned file is open.
 pub(crate) fn lock_existing(dir: &Path) -> Result<Option<File>> {
     let path = dir.join(LOCK_FILE);
-    let Ok(file) = File::open(&path) else {
+    if !path.exists() {
         return Ok(None);
-    };
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy {
-            path: dir.to_path_buf(),
-            holder: std::fs::read_to_string(&path)
-                .map(|h| h.trim().to_string())
-                .ok()
-                .filter(|h| !h.is_empty())
-                .unwrap_or_else(|| "another process".into()),
-        }),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::Folder {
-            path,
-            problem: format!("cannot lock the folder's lock file ({e})"),
-        }),
+    }
+    match lock_file(&path, LockMode::Exclusive, dir) {
+        Ok(file) => Ok(Some(file)),
+        Err(Error::Busy { path, holder }) => Err(Error::Busy { path, holder }),
+        // A folder that cannot be locked (read-only media): read as it is.
+        Err(_) => Ok(None),
     }
 }
 

@@ -93,8 +93,8 @@ pub enum Error {
     Resume(String),
     /// A report folder that another process is writing.
     #[error(
-        "report folder {} is being written by {holder}: wait for it to finish, or give another \
-         --out",
+        "report folder {} is being written by {holder}: wait for it to finish, or write \
+         elsewhere",
         path.display()
     )]
     Busy {
@@ -104,16 +104,14 @@ pub enum Error {
         holder: String,
     },
     /// A report folder that holds another study.
-    #[error(
-        "report folder {} holds another study ({what}); give another --out, or --overwrite to \
-         replace it",
-        path.display()
-    )]
+    #[error("report folder {} holds another study ({what}); {fix}", path.display())]
     Occupied {
         /// The folder.
         path: std::path::PathBuf,
         /// What differs.
         what: String,
+        /// What to do (`give another --out, or --overwrite to replace it`).
+        fix: &'static str,
     },
     /// Run files that do not match the plan, refused ([`Mismatched::Refuse`]).
     #[error(
@@ -128,7 +126,7 @@ pub enum Error {
     /// The study was stopped (a signal) before it finished.
     #[error(
         "interrupted: {finished} of {total} runs are finished and kept in {}; the same command \
-         (or --resume) trains the rest",
+         trains the rest",
         dir.display()
     )]
     Interrupted {
@@ -175,6 +173,15 @@ impl Error {
             field: field.into(),
             value: value.to_string(),
             reason: reason.into(),
+        }
+    }
+
+    /// Whether this is a run stopped by a signal ([`RunOptions::stop`]).
+    pub fn is_interruption(&self) -> bool {
+        match self {
+            Error::Interrupted { .. } | Error::Core(nncore::Error::Interrupted { .. }) => true,
+            Error::Context { cause, .. } => cause.is_interruption(),
+            _ => false,
         }
     }
 

@@ -39,11 +39,13 @@ impl Job {
     }
 
     /// The run's fingerprint: the first 128 bits, in hex, of the SHA-256 of
-    /// everything that determines its numbers, as JSON: the variant (model,
-    /// hidden, optimiser, rates, clipping), length, seed, the study's
-    /// [`inputs`](Self::inputs) (schedule, held-out set, pool, arithmetic
-    /// version) and the build that trains it ([`build_id`](crate::build_id)).
-    /// Any change to one of them changes it.
+    /// what determines its numbers, as JSON: the variant (model, hidden,
+    /// optimiser, rates, clipping), length, seed, the study's
+    /// [`inputs`](Self::inputs) (schedule, held-out set, pool, and the
+    /// version of the arithmetic, which a change to the training code must
+    /// raise) and the build that trains it ([`build_id`](crate::build_id):
+    /// architecture, OS, C library, vector features). Any change to one of
+    /// them changes it.
     ///
     /// ```
     /// let study = study::Study::article();

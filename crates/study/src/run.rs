@@ -230,16 +230,17 @@ fn execute(
 ) -> Result<Vec<RunReport>> {
     let build = build_id();
     let (done, skipped) = dir.finished_runs(study, jobs, &build);
-    if !skipped.is_empty() && options.mismatched == Mismatched::Refuse {
-        return Err(Error::Mismatched { skipped });
+    let (foreign, mismatched): (Vec<_>, Vec<_>) = skipped.into_iter().partition(|s| s.foreign);
+    if !mismatched.is_empty() && options.mismatched == Mismatched::Refuse {
+        return Err(Error::Mismatched {
+            skipped: mismatched,
+        });
     }
-    for s in &skipped {
-        let again = if s.reason.ends_with("left as it is") {
-            ""
-        } else {
-            "; training it again"
-        };
-        (options.notice)(&format!("{s}{again}"));
+    for s in &mismatched {
+        (options.notice)(&format!("{s}; training it again"));
+    }
+    for s in &foreign {
+        (options.notice)(&s.to_string());
     }
     for _ in done.iter().flatten() {
         (options.progress)(study.schedule.iters as u64);
@@ -262,13 +263,15 @@ fn execute(
     // splitting of a sorted list left one core idle with the long runs
     // queued behind the other).
     let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
     let slots: Vec<Mutex<Option<Result<RunReport>>>> =
         schedule.iter().map(|_| Mutex::new(None)).collect();
     pool.broadcast(|_| {
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(job) = schedule.get(i) else { break };
-            if options.stopped() {
+            // A signal, or a failed run (a full disk): no new run starts.
+            if options.stopped() || failed.load(Ordering::Relaxed) {
                 break;
             }
             let mut progress = Progress {
@@ -299,6 +302,9 @@ fn execute(
                 dir.write_json(&format!("runs/{}", job.file_name()), &r)?;
                 Ok(r)
             });
+            if r.as_ref().is_err_and(|e| !e.is_interruption()) {
+                failed.store(true, Ordering::Relaxed);
+            }
             *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
         }
     });
@@ -306,19 +312,25 @@ fn execute(
         .into_iter()
         .map(|s| s.into_inner().unwrap_or_else(|e| e.into_inner()))
         .collect();
-    if options.stopped() {
-        let finished = done.iter().flatten().count()
-            + results.iter().filter(|r| matches!(r, Some(Ok(_)))).count();
+    // A real error first (it says what to fix), then an interruption (a
+    // signal that came after the last run finished interrupted nothing).
+    let mut runs = Vec::with_capacity(results.len());
+    let mut interrupted = false;
+    for r in results {
+        match r {
+            Some(Ok(run)) => runs.push(run),
+            Some(Err(e)) if e.is_interruption() => interrupted = true,
+            Some(Err(e)) => return Err(e),
+            None => interrupted = true,
+        }
+    }
+    if interrupted {
         return Err(Error::Interrupted {
-            finished,
+            finished: done.iter().flatten().count() + runs.len(),
             total: jobs.len(),
             dir: dir.runs(),
         });
     }
-    let mut runs = results
-        .into_iter()
-        .map(|r| r.expect("every scheduled run was taken by a worker"))
-        .collect::<Result<Vec<_>>>()?;
     runs.extend(done.into_iter().flatten());
     Ok(runs)
 }

@@ -104,12 +104,23 @@ impl Study {
     }
 }
 
-/// The build that trained a run: the architecture and the vector features
-/// the code was compiled for. Results depend on them (the vectorised kernels
-/// sum in different orders, and `exp` comes from the platform's libm), so a
-/// merge refuses runs of different builds.
+/// The build that trained a run: the architecture, operating system and C
+/// library, and the vector features the code was compiled for (e.g.
+/// `x86_64-linux-gnu+sse4.1+avx+avx2+fma`). Results depend on them (the
+/// vectorised kernels sum in different orders, and `exp` comes from the
+/// platform's libm), so a merge refuses runs of different builds, and a run
+/// of another build is trained again on resume.
 pub fn build_id() -> String {
-    let mut s = std::env::consts::ARCH.to_string();
+    let env = if cfg!(target_env = "gnu") {
+        "-gnu"
+    } else if cfg!(target_env = "musl") {
+        "-musl"
+    } else if cfg!(target_env = "msvc") {
+        "-msvc"
+    } else {
+        ""
+    };
+    let mut s = format!("{}-{}{env}", std::env::consts::ARCH, std::env::consts::OS);
     for (on, name) in [
         (cfg!(target_feature = "sse4.1"), "sse4.1"),
         (cfg!(target_feature = "avx"), "avx"),
@@ -154,9 +165,13 @@ pub fn merge(
             .is_some_and(|c| Some(c) == out.path().canonicalize().ok())
     };
     // Held to the end: no shard may start writing a folder being merged.
+    // (Each folder once, however it is named.)
     let mut _held = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     for d in dirs.iter().filter(|d| !same(d)) {
-        if let Some(file) = folder::lock_existing(d)? {
+        if seen.insert(d.canonicalize().unwrap_or_else(|_| d.to_path_buf()))
+            && let Some(file) = folder::lock_existing(d)?
+        {
             _held.push(file);
         }
     }

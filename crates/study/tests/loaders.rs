@@ -120,3 +120,56 @@ proptest! {
         prop_assert!(RunReport::from_slice(&good.as_bytes()[..cut]).is_err());
     }
 }
+
+/// A diverged run has a NaN held-out loss and gradient flow, which JSON
+/// writes as null: it reads back, and a resume keeps it instead of calling
+/// it damaged.
+#[test]
+fn a_diverged_run_reads_back_and_is_kept_on_resume() {
+    let study = Study::from_toml(
+        r#"
+        name = "tiny"
+        lengths = [3]
+        seeds = 1
+        iters = 20
+        eval_every = 10
+        heldout = 8
+        [[variant]]
+        model = "rnn"
+        hidden = 3
+        "#,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let folder = study::ReportDir::new(dir.path());
+    let report = study::run(&study, &folder, &study::RunOptions::default()).unwrap();
+    let mut run = report.runs[0].clone();
+    run.diverged = true;
+    run.diverged_at = Some(15);
+    run.iters = 14;
+    run.curve.truncate(1);
+    run.final_metrics.heldout_loss = f64::NAN;
+    run.grad_flow.as_mut().unwrap()[0].norms[1] = f64::NAN;
+    let text = serde_json::to_vec(&run).unwrap();
+    assert!(String::from_utf8_lossy(&text).contains("\"heldout_loss\":null"));
+    let back = RunReport::from_slice(&text).unwrap();
+    assert!(back.final_metrics.heldout_loss.is_nan());
+    assert!(back.grad_flow.as_ref().unwrap()[0].norms[1].is_nan());
+    std::fs::write(dir.path().join("runs").join(run.file_name()), &text).unwrap();
+    let notes = std::sync::Mutex::new(Vec::new());
+    let notice = |l: &str| notes.lock().unwrap().push(l.to_string());
+    let options = study::RunOptions {
+        notice: &notice,
+        mismatched: study::Mismatched::Refuse,
+        ..Default::default()
+    };
+    let again = study::run(&study, &folder, &options).unwrap();
+    assert!(
+        notes.lock().unwrap().is_empty(),
+        "{:?}",
+        notes.lock().unwrap()
+    );
+    assert!(again.runs[0].diverged);
+    // And study.json, with it, reads back too.
+    assert!(folder.read_report().unwrap().runs[0].diverged);
+}
