@@ -72,11 +72,11 @@ impl Schedule {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CurvePoint {
-    /// Iterations done (1-based count).
+    /// Iterations done (0: before training).
     pub iter: usize,
     /// Outputs right on this iteration's training sequence, before its update
-    /// (the article's only metric: one sample, noisy).
-    pub train_correct: usize,
+    /// (the article's only metric: one sample, noisy); null at iteration 0.
+    pub train_correct: Option<usize>,
     /// Held-out per-element accuracy.
     #[serde(deserialize_with = "crate::nullable::f64")]
     pub heldout_acc: f64,
@@ -86,12 +86,12 @@ pub struct CurvePoint {
     /// Held-out mean loss per sequence, `Σ_t ½ (y_t − label_t)²`.
     #[serde(deserialize_with = "crate::nullable::f64")]
     pub loss: f64,
-    /// This iteration's training-sequence loss, before its update.
-    #[serde(deserialize_with = "crate::nullable::f64")]
-    pub train_loss: f64,
-    /// This iteration's gradient global norm, before clipping.
-    #[serde(deserialize_with = "crate::nullable::f64")]
-    pub grad_norm: f64,
+    /// The loss of this iteration's one training sequence, before its
+    /// update (a single sample, not a mean); null at iteration 0.
+    pub train_loss: Option<f64>,
+    /// The global norm of this iteration's one gradient, before clipping;
+    /// null at iteration 0.
+    pub grad_norm: Option<f64>,
     /// Largest singular value of the recurrent matrix, or null for a model
     /// without one.
     pub spectral_norm: Option<f64>,
@@ -152,7 +152,8 @@ impl Observer for () {}
 
 /// Trains `model` for `schedule.iters` iterations, each on the pool sequence
 /// drawn by `order` (uniformly, with replacement), evaluating on `heldout`
-/// every `schedule.eval_every` iterations and at the end.
+/// before training (the curve's iteration 0), every `schedule.eval_every`
+/// iterations and at the end.
 ///
 /// Before training, at the middle iteration and at the end it records the
 /// gradient flow over the first `schedule.grad_flow_batch` held-out
@@ -187,7 +188,7 @@ impl Observer for () {}
 /// let schedule = Schedule { iters: 300, eval_every: 100, ..Schedule::default() };
 /// let out = fit(&mut model, &mut trainer, &pool, &mut seeded_rng(0, Stream::Sampling),
 ///               &heldout, &schedule, &mut ())?;
-/// assert_eq!(out.curve.len(), 3);
+/// assert_eq!(out.curve.len(), 1 + 3);
 /// assert_eq!(out.iters, 300);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -220,6 +221,22 @@ pub fn fit<O: Optimizer>(
 
     let (mut train_s, mut eval_s) = (0.0, 0.0);
     let mut curve = Vec::new();
+    // Where training starts from: iteration 0 is on the curve.
+    let te = Instant::now();
+    let m = evaluate(model, heldout)?;
+    let start = CurvePoint {
+        iter: 0,
+        train_correct: None,
+        heldout_acc: m.heldout_acc,
+        heldout_exact: m.heldout_exact,
+        loss: m.heldout_loss,
+        train_loss: None,
+        grad_norm: None,
+        spectral_norm: recurrent_spectral_norm(model),
+    };
+    observer.evaluated(&start);
+    curve.push(start);
+    eval_s += te.elapsed().as_secs_f64();
     let middle = schedule.iters / 2;
     let mut clipped_updates = 0;
     let mut diverged_at = None;
@@ -253,12 +270,12 @@ pub fn fit<O: Optimizer>(
                 let m = evaluate(model, heldout)?;
                 let point = CurvePoint {
                     iter,
-                    train_correct: stats.correct,
+                    train_correct: Some(stats.correct),
                     heldout_acc: m.heldout_acc,
                     heldout_exact: m.heldout_exact,
                     loss: m.heldout_loss,
-                    train_loss: stats.loss,
-                    grad_norm: stats.grad_norm,
+                    train_loss: Some(stats.loss),
+                    grad_norm: Some(stats.grad_norm),
                     spectral_norm: recurrent_spectral_norm(model),
                 };
                 observer.evaluated(&point);
@@ -389,7 +406,7 @@ mod tests {
         let out = run(&mut bias(3), schedule).unwrap();
         assert_eq!(out.diverged_at, Some(3));
         assert_eq!(out.iters, 2);
-        assert_eq!(out.curve.len(), 2);
+        assert_eq!(out.curve.len(), 1 + 2);
         assert!(out.curve.capacity() < 1000, "{}", out.curve.capacity());
     }
 
@@ -403,8 +420,11 @@ mod tests {
         let out = run(&mut bias(usize::MAX), s).unwrap();
         assert_eq!(
             out.curve.iter().map(|p| p.iter).collect::<Vec<_>>(),
-            [10, 20, 30]
+            [0, 10, 20, 30]
         );
+        // Iteration 0 has no training step.
+        assert_eq!(out.curve[0].train_loss, None);
+        assert!(out.curve[1].train_loss.is_some());
         assert_eq!(
             (out.iters, out.diverged_at, out.clipped_updates),
             (30, None, 0)

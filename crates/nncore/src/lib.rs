@@ -69,7 +69,7 @@ pub use error::{Error, Result};
 pub use evaluate::{Metrics, evaluate, evaluate_parallel};
 pub use fit::{CurvePoint, Observer, Outcome, Schedule, fit};
 pub use gradcheck::{GradCheck, ParamCheck, check_gradients};
-pub use metrics::{Scores, majority_baseline, score};
+pub use metrics::{Scores, majority_baseline, majority_per_position, score};
 pub use model::SequenceModel;
 pub use optim::{Adam, Optimizer, OptimizerKind, OptimizerSpec, Sgd};
 pub use params::{ParamGroup, ParamSet, ParamSpec};

@@ -366,6 +366,13 @@ impl ReportDir {
                 let _ = held;
                 removed = self.clear()?;
             }
+            Held::Same(old) if resume => {
+                return Err(Error::Occupied {
+                    path: self.dir.clone(),
+                    what: differences(&old, study).join("; "),
+                    fix: "give the flags of the study in it to resume it, or another --out",
+                });
+            }
             Held::Same(old) => {
                 return Err(self.refusal(&differences(&old, study).join("; ")));
             }
@@ -437,12 +444,17 @@ impl ReportDir {
         self.prepare(study, false, overwrite)
     }
 
-    /// Writes the report's `SUMMARY.md`.
+    /// Writes what the report's numbers make: `SUMMARY.md` and the tidy
+    /// tables ([`tables::all`](crate::tables::all): `curves.csv`, …).
     pub fn write_summary(&self, report: &StudyReport) -> Result<()> {
-        self.write("SUMMARY.md", summary::markdown(report).as_bytes())
+        self.write("SUMMARY.md", summary::markdown(report).as_bytes())?;
+        for (name, csv) in crate::tables::all(report)? {
+            self.write(&name, csv.as_bytes())?;
+        }
+        Ok(())
     }
 
-    /// Writes `SUMMARY.md` and `study.json`.
+    /// Writes `SUMMARY.md`, the tables and `study.json`.
     pub(crate) fn write_report(&self, report: &StudyReport) -> Result<()> {
         self.write_summary(report)?;
         self.write_json("study.json", report)

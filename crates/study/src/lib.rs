@@ -48,6 +48,7 @@ mod report;
 mod run;
 mod shard;
 pub mod summary;
+pub mod tables;
 
 pub use config::{
     DEFAULT_HIDDEN, MAX_HELDOUT, MAX_HIDDEN, MAX_LENGTH, MAX_SEEDS, MAX_VARIANTS, PRESETS,
@@ -58,8 +59,8 @@ pub use folder::{
 };
 pub use plan::Job;
 pub use report::{
-    ARITHMETIC_VERSION, RunInputs, RunReport, SCHEMA, StudyReport, SummaryRow, Timing, mean_std,
-    run_file_name, summarise,
+    ARITHMETIC_VERSION, RunInputs, RunReport, SCHEMA, StudyReport, SummaryRow, Timing,
+    ci95_half_width, mean_std, run_file_name, summarise, t975,
 };
 pub use run::{RunOptions, run, run_report, run_shard, train_job};
 pub use shard::{Shard, build_id, merge};

@@ -171,12 +171,12 @@ impl RunReport {
         if diff.is_empty()
             && (!done_ok
                 || self.final_metrics.per_position_acc.len() != self.length
-                || self.curve.len() > i.iters / every
+                || self.curve.len() > 1 + i.iters / every
                 || self
                     .curve
                     .iter()
                     .enumerate()
-                    .any(|(k, p)| p.iter != (k + 1) * every))
+                    .any(|(k, p)| p.iter != k * every))
         {
             diff.push("its results do not fit its configuration (a damaged file?)".into());
         }
@@ -233,23 +233,41 @@ pub struct SummaryRow {
     pub settings: Variant,
     /// Sequence length.
     pub length: usize,
-    /// Number of seeds.
+    /// Number of seeds (runs), diverged ones included.
     pub seeds: usize,
-    /// Mean final held-out accuracy over seeds.
+    /// Mean final held-out accuracy over the seeds that did not diverge
+    /// (a diverged run is counted in `diverged`, never averaged in); null
+    /// if every seed diverged.
+    #[serde(deserialize_with = "nncore::nullable::f64")]
     pub heldout_acc_mean: f64,
     /// Its sample standard deviation (n − 1; 0 for one seed).
+    #[serde(deserialize_with = "nncore::nullable::f64")]
     pub heldout_acc_std: f64,
-    /// Lowest final held-out accuracy over seeds.
+    /// Half-width of the 95% Student-t interval of the mean,
+    /// `t(0.975, n − 1) · std / √n` over the `n` seeds that did not
+    /// diverge; null below two seeds.
+    pub heldout_acc_ci95: Option<f64>,
+    /// Lowest final held-out accuracy over the seeds that did not diverge.
+    #[serde(deserialize_with = "nncore::nullable::f64")]
     pub heldout_acc_min: f64,
-    /// Highest final held-out accuracy over seeds.
+    /// Highest final held-out accuracy over the seeds that did not diverge.
+    #[serde(deserialize_with = "nncore::nullable::f64")]
     pub heldout_acc_max: f64,
-    /// Mean final exact-match rate.
+    /// Seeds that did not diverge whose final held-out accuracy is below
+    /// 0.90.
+    pub below_90: usize,
+    /// Mean final exact-match rate over the seeds that did not diverge.
+    #[serde(deserialize_with = "nncore::nullable::f64")]
     pub heldout_exact_mean: f64,
-    /// Accuracy of answering each position's most frequent held-out label.
+    /// Accuracy of answering each position's most frequent held-out label,
+    /// averaged over positions.
     pub majority_baseline: f64,
+    /// The same at each position (it zigzags on this task).
+    pub majority_per_position: Vec<f64>,
     /// Seeds that reached 0.90 held-out accuracy.
     pub reached_90: usize,
-    /// Median of `iters_to_90` over the seeds that reached it.
+    /// Median of `iters_to_90` over the `reached_90` seeds that reached it
+    /// (other seeds than another row's, in general).
     pub iters_to_90_median: Option<f64>,
     /// Seeds that reached 0.95.
     pub reached_95: usize,
@@ -323,21 +341,48 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     })
 }
 
-/// One summary row from the runs of one (model, length).
+/// The half-width of the 95% Student-t interval of a mean of `n` values
+/// with sample standard deviation `std`: `t(0.975, n − 1) · std / √n`;
+/// None below two values.
+pub fn ci95_half_width(std: f64, n: usize) -> Option<f64> {
+    (n >= 2).then(|| t975(n as f64 - 1.0) * std / (n as f64).sqrt())
+}
+
+/// The 0.975 quantile of Student's t with `df` degrees of freedom (for
+/// 95% two-sided intervals).
+pub fn t975(df: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    StudentsT::new(0.0, 1.0, df).map_or(f64::NAN, |t| t.inverse_cdf(0.975))
+}
+
+/// One summary row from the runs of one (model, length): statistics over
+/// the runs that did not diverge (the diverged ones are counted apart).
+/// `majority_per_position` is the per-position majority accuracy of the
+/// held-out set.
 pub fn summarise(
     variant: &Variant,
     length: usize,
     runs: &[&RunReport],
-    majority_baseline: f64,
+    majority_per_position: Vec<f64>,
 ) -> SummaryRow {
-    let acc: Vec<f64> = runs.iter().map(|r| r.final_metrics.heldout_acc).collect();
+    let kept: Vec<&&RunReport> = runs.iter().filter(|r| !r.diverged).collect();
+    let acc: Vec<f64> = kept.iter().map(|r| r.final_metrics.heldout_acc).collect();
     let (heldout_acc_mean, heldout_acc_std) = mean_std(&acc);
-    let exact: Vec<f64> = runs.iter().map(|r| r.final_metrics.heldout_exact).collect();
+    let exact: Vec<f64> = kept.iter().map(|r| r.final_metrics.heldout_exact).collect();
     let to = |f: fn(&RunReport) -> Option<usize>| -> Vec<f64> {
         runs.iter().filter_map(|r| f(r)).map(|v| v as f64).collect()
     };
     let t90 = to(|r| r.iters_to_90);
     let t95 = to(|r| r.iters_to_95);
+    let extreme = |f: fn(f64, f64) -> f64, start: f64| {
+        if acc.is_empty() {
+            f64::NAN
+        } else {
+            acc.iter().copied().fold(start, f)
+        }
+    };
+    let majority_baseline =
+        majority_per_position.iter().sum::<f64>() / majority_per_position.len().max(1) as f64;
     SummaryRow {
         variant: variant.label(),
         settings: *variant,
@@ -345,16 +390,19 @@ pub fn summarise(
         seeds: runs.len(),
         heldout_acc_mean,
         heldout_acc_std,
-        heldout_acc_min: acc.iter().copied().fold(f64::INFINITY, f64::min),
-        heldout_acc_max: acc.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        heldout_acc_ci95: ci95_half_width(heldout_acc_std, acc.len()),
+        heldout_acc_min: extreme(f64::min, f64::INFINITY),
+        heldout_acc_max: extreme(f64::max, f64::NEG_INFINITY),
+        below_90: acc.iter().filter(|&&a| a < 0.90).count(),
         heldout_exact_mean: mean_std(&exact).0,
         majority_baseline,
+        majority_per_position,
         reached_90: t90.len(),
         iters_to_90_median: median(t90),
         reached_95: t95.len(),
         iters_to_95_median: median(t95),
         wall_s_mean: mean_std(&runs.iter().map(|r| r.wall_s).collect::<Vec<_>>()).0,
-        diverged: runs.iter().filter(|r| r.diverged).count(),
+        diverged: runs.len() - kept.len(),
     }
 }
 
@@ -371,5 +419,23 @@ mod tests {
         assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(vec![4.0, 1.0]), Some(2.5));
         assert_eq!(median(vec![]), None);
+    }
+
+    /// The t quantiles of a table (two-sided 95%).
+    #[test]
+    fn t_intervals_use_the_real_seed_count() {
+        for (df, t) in [
+            (1.0, 12.706),
+            (2.0, 4.303),
+            (4.0, 2.776),
+            (9.0, 2.262),
+            (1e6, 1.960),
+        ] {
+            assert!((t975(df) - t).abs() < 1e-3, "df {df}: {}", t975(df));
+        }
+        assert_eq!(ci95_half_width(0.1, 1), None);
+        // Two seeds: 12.7 standard errors, not 2.
+        let h = ci95_half_width(0.1, 2).unwrap();
+        assert!((h - 12.706 * 0.1 / 2f64.sqrt()).abs() < 1e-3, "{h}");
     }
 }

@@ -366,8 +366,8 @@ pub(crate) fn gather_runs(
             if rs.is_empty() {
                 continue;
             }
-            let baseline = nncore::majority_baseline(heldout[&length].labels());
-            rows.push(summarise(variant, length, &rs, baseline));
+            let majority = nncore::majority_per_position(heldout[&length].labels());
+            rows.push(summarise(variant, length, &rs, majority));
         }
     }
     let verdict = summary::verdict(study, &rows);

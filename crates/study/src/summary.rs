@@ -14,14 +14,36 @@ pub const LEARNS: f64 = 0.90;
 
 fn fmt_iters(v: Option<f64>, reached: usize, seeds: usize) -> String {
     match v {
-        Some(m) => format!("{reached}/{seeds}, {m:.0}"),
-        None => format!("0/{seeds}, -"),
+        Some(m) => format!("{reached} of {seeds} seeds, median {m:.0} (of those {reached})"),
+        None => format!("0 of {seeds} seeds"),
     }
 }
 
-/// The standard error of the difference of two row means.
-fn se_diff(a: &SummaryRow, b: &SummaryRow) -> f64 {
-    (a.heldout_acc_std.powi(2) / a.seeds as f64 + b.heldout_acc_std.powi(2) / b.seeds as f64).sqrt()
+/// Welch's comparison of two rows' means: the difference `b − a` and its
+/// 95% interval (Welch–Satterthwaite degrees of freedom), or None when a
+/// row has fewer than two seeds (no spread to judge by).
+pub fn welch(a: &SummaryRow, b: &SummaryRow) -> Option<(f64, f64, f64)> {
+    let (na, nb) = (kept(a) as f64, kept(b) as f64);
+    if na < 2.0 || nb < 2.0 || !a.heldout_acc_mean.is_finite() || !b.heldout_acc_mean.is_finite() {
+        return None;
+    }
+    let diff = b.heldout_acc_mean - a.heldout_acc_mean;
+    let (va, vb) = (
+        a.heldout_acc_std.powi(2) / na,
+        b.heldout_acc_std.powi(2) / nb,
+    );
+    let se = (va + vb).sqrt();
+    if se == 0.0 {
+        return Some((diff, diff, diff));
+    }
+    let df = (va + vb).powi(2) / (va * va / (na - 1.0) + vb * vb / (nb - 1.0));
+    let h = crate::report::t975(df) * se;
+    Some((diff, diff - h, diff + h))
+}
+
+/// Seeds of a row that did not diverge (its statistics are over them).
+fn kept(r: &SummaryRow) -> usize {
+    r.seeds - r.diverged
 }
 
 fn rows_of<'a>(summary: &'a [SummaryRow], variant: &str) -> Vec<&'a SummaryRow> {
@@ -30,19 +52,41 @@ fn rows_of<'a>(summary: &'a [SummaryRow], variant: &str) -> Vec<&'a SummaryRow> 
     rows
 }
 
-fn acc(r: &SummaryRow) -> String {
-    format!(
-        "{:.3} ± {:.3} at L = {}",
-        r.heldout_acc_mean, r.heldout_acc_std, r.length
-    )
+/// `0.927 [0.902, 0.952]`: the mean and its 95% t-interval (`0.927 (1
+/// seed)` without one).
+pub fn interval(r: &SummaryRow) -> String {
+    if !r.heldout_acc_mean.is_finite() {
+        return "none (every seed diverged)".into();
+    }
+    match r.heldout_acc_ci95 {
+        // An accuracy lies in [0, 1]: so does the interval shown.
+        Some(h) => format!(
+            "{:.3} [{:.3}, {:.3}]",
+            r.heldout_acc_mean,
+            (r.heldout_acc_mean - h).max(0.0),
+            (r.heldout_acc_mean + h).min(1.0)
+        ),
+        None => format!("{:.3} (1 seed)", r.heldout_acc_mean),
+    }
 }
 
-/// How a change between two rows compares with the seed-to-seed spread:
-/// beyond it when the difference exceeds two standard errors of the
-/// difference (and 0.005, so a spread of zero does not make a rounding-size
-/// change "significant").
-fn beyond_spread(diff: f64, se: f64) -> bool {
-    diff.abs() > 2.0 * se && diff.abs() > 0.005
+fn acc(r: &SummaryRow) -> String {
+    format!("{} at L = {}", interval(r), r.length)
+}
+
+/// Whether a row's mean is above its majority baseline beyond its interval
+/// (the model learned something at that length).
+pub fn beats_baseline(r: &SummaryRow) -> bool {
+    r.heldout_acc_mean.is_finite()
+        && r.heldout_acc_mean - r.heldout_acc_ci95.unwrap_or(0.0) > r.majority_baseline
+}
+
+/// A difference is beyond the seed-to-seed spread when its 95% Welch
+/// interval excludes 0 (and it exceeds 0.005, so that identical seeds do not
+/// make a rounding-size change "significant").
+fn beyond(w: (f64, f64, f64)) -> bool {
+    let (diff, lo, hi) = w;
+    diff.abs() > 0.005 && (lo > 0.0 || hi < 0.0)
 }
 
 /// The first length (in order) at which a variant's mean held-out accuracy
@@ -53,7 +97,17 @@ pub fn breaking_length(rows: &[&SummaryRow]) -> Option<usize> {
         .map(|r| r.length)
 }
 
-/// The verdict, one sentence per finding, from the summary rows.
+/// `4 of 10 seeds below 0.90` (and the diverged ones).
+fn below(r: &SummaryRow) -> String {
+    let mut s = format!("{} of {} seeds below {LEARNS:.2}", r.below_90, kept(r));
+    if r.diverged > 0 {
+        s.push_str(&format!(", {} more diverged", r.diverged));
+    }
+    s
+}
+
+/// The verdict, one sentence per finding, from the summary rows. Intervals
+/// are 95% Student-t (Welch for differences) at the real seed counts.
 pub fn verdict(config: &Study, summary: &[SummaryRow]) -> Vec<String> {
     let mut out = Vec::new();
     let labels = config.labels();
@@ -63,29 +117,38 @@ pub fn verdict(config: &Study, summary: &[SummaryRow]) -> Vec<String> {
             continue;
         }
         let (first, last) = (rows[0], rows[rows.len() - 1]);
+        let trend = if rows.len() >= 2 {
+            welch(first, last)
+        } else {
+            None
+        };
         if rows.len() >= 2 {
-            let diff = last.heldout_acc_mean - first.heldout_acc_mean;
-            let se = se_diff(first, last);
-            let trend = if !beyond_spread(diff, se) {
-                "does not change beyond the seed-to-seed spread"
-            } else if diff < 0.0 {
-                "falls with length, beyond the seed-to-seed spread"
-            } else {
-                "rises with length, beyond the seed-to-seed spread"
-            };
-            let ratio = diff.abs() / (2.0 * se);
-            let margin = if (0.67..1.5).contains(&ratio) {
-                format!("; narrow margin ({ratio:.1} × 2 SE): more seeds (--seeds) would settle it")
-            } else {
-                String::new()
-            };
-            out.push(format!(
-                "{model}: held-out accuracy {trend}: {} → {} (difference {:+.3}, 2 SE = {:.3}{margin}).",
-                acc(first),
-                acc(last),
-                diff,
-                2.0 * se
-            ));
+            match trend {
+                Some(w) => {
+                    let says = if !beyond(w) {
+                        "does not change beyond the seed-to-seed spread"
+                    } else if w.0 < 0.0 {
+                        "falls with length, beyond the seed-to-seed spread"
+                    } else {
+                        "rises with length, beyond the seed-to-seed spread"
+                    };
+                    out.push(format!(
+                        "{model}: held-out accuracy {says}: {} → {} (difference {:+.3}, 95% \
+interval [{:+.3}, {:+.3}]).",
+                        acc(first),
+                        acc(last),
+                        w.0,
+                        w.1,
+                        w.2
+                    ));
+                }
+                None => out.push(format!(
+                    "{model}: {} → {}: with fewer than two seeds there is no spread to judge a \
+change by; more seeds (--seeds) would.",
+                    acc(first),
+                    acc(last)
+                )),
+            }
         }
         let learned: Vec<usize> = rows
             .iter()
@@ -94,7 +157,7 @@ pub fn verdict(config: &Study, summary: &[SummaryRow]) -> Vec<String> {
             .collect();
         let not: Vec<usize> = rows
             .iter()
-            .filter(|r| r.heldout_acc_mean < LEARNS)
+            .filter(|r| r.heldout_acc_mean < LEARNS || r.heldout_acc_mean.is_nan())
             .map(|r| r.length)
             .collect();
         out.push(format!(
@@ -102,53 +165,89 @@ pub fn verdict(config: &Study, summary: &[SummaryRow]) -> Vec<String> {
             list(&learned),
             list(&not)
         ));
+        let never: Vec<usize> = rows
+            .iter()
+            .filter(|r| !beats_baseline(r))
+            .map(|r| r.length)
+            .collect();
+        if !never.is_empty() {
+            out.push(format!(
+                "{model}: does not beat the majority baseline (answering each position's most \
+frequent label) at L = {}: it learned nothing there.",
+                list(&never)
+            ));
+        }
+        let diverged: usize = rows.iter().map(|r| r.diverged).sum();
+        if diverged > 0 {
+            out.push(format!(
+                "{model}: {diverged} runs diverged (a NaN or infinity); they are counted apart and \
+not averaged in."
+            ));
+        }
         if rows.len() >= 2 {
             out.push(match breaking_length(&rows) {
-                Some(l) => format!(
-                    "{model}: breaking length L = {l} (the first length at which mean held-out \
-accuracy is below {LEARNS:.2})."
+                Some(l) if !beats_baseline(first) && l == first.length => format!(
+                    "{model}: no breaking length: it does not learn the task even at L = {l}, the \
+shortest length studied."
                 ),
+                Some(l) => {
+                    let r = rows.iter().find(|r| r.length == l).expect("a row at l");
+                    format!(
+                        "{model}: breaking length L = {l}, the first length at which mean \
+held-out accuracy is below {LEARNS:.2}: {} ({}).",
+                        interval(r),
+                        below(r)
+                    )
+                }
                 None => format!(
                     "{model}: no breaking length up to L = {} (mean held-out accuracy ≥ {LEARNS:.2} \
-at every length).",
-                    last.length
+at every length; at L = {}: {}, {}).",
+                    last.length,
+                    last.length,
+                    interval(last),
+                    below(last)
                 ),
             });
         }
         let claim = match model.as_str() {
             "rnn" => Some((
                 "the plain RNN learns worse and worse as the sequence grows",
-                rows.len() >= 2 && {
-                    let diff = last.heldout_acc_mean - first.heldout_acc_mean;
-                    diff < 0.0 && beyond_spread(diff, se_diff(first, last))
+                // It must have learned at the shortest length for a fall to
+                // mean anything.
+                if !beats_baseline(first) {
+                    Err(format!(
+                        "the held-out data cannot judge this: at L = {} the rnn ({:.3}) does not \
+beat the majority baseline ({:.3})",
+                        first.length, first.heldout_acc_mean, first.majority_baseline
+                    ))
+                } else {
+                    Ok(trend.is_some_and(|w| w.0 < 0.0 && beyond(w)))
                 },
             )),
             "dnn" => Some((
                 "the MLP learns at every length",
-                not.is_empty()
-                    && rows
-                        .iter()
-                        .all(|r| r.heldout_acc_mean > r.majority_baseline + 0.05),
+                Ok(not.is_empty() && rows.iter().all(|r| beats_baseline(r))),
             )),
             _ => None,
         };
         // A claim about length needs two lengths to be judged.
         if let Some((text, holds)) = claim.filter(|_| rows.len() >= 2) {
-            out.push(format!(
-                "{model}: the article says {text}: {}.",
-                if holds {
-                    "the held-out data agree"
-                } else {
-                    "the held-out data do NOT show this"
-                }
-            ));
+            let says = match holds {
+                Ok(true) => "the held-out data agree".to_string(),
+                Ok(false) => "the held-out data do NOT show this".to_string(),
+                Err(why) => why,
+            };
+            out.push(format!("{model}: the article says {text}: {says}."));
         }
     }
     // The longest length: which variants hold?
     if let Some(longest) = summary.iter().map(|r| r.length).max()
         && labels.len() > 1
     {
-        let mut at: Vec<&SummaryRow> = summary.iter().filter(|r| r.length == longest).collect();
+        let mut at: Vec<&SummaryRow> = summary
+            .iter()
+            .filter(|r| r.length == longest && r.heldout_acc_mean.is_finite())
+            .collect();
         at.sort_by(|a, b| b.heldout_acc_mean.total_cmp(&a.heldout_acc_mean));
         if let Some(best) = at.first() {
             let holding: Vec<&str> = at
@@ -157,12 +256,11 @@ at every length).",
                 .map(|r| r.variant.as_str())
                 .collect();
             out.push(format!(
-                "L = {longest}: the best variant is {} ({:.3} ± {:.3} over {} seeds); mean held-out \
-accuracy ≥ 0.95: {}.",
+                "L = {longest}: the best variant is {} ({} over {} seeds); mean held-out accuracy \
+≥ 0.95: {}.",
                 best.variant,
-                best.heldout_acc_mean,
-                best.heldout_acc_std,
-                best.seeds,
+                interval(best),
+                kept(best),
                 if holding.is_empty() {
                     "none".to_string()
                 } else {
@@ -178,7 +276,7 @@ accuracy ≥ 0.95: {}.",
             .filter(|r| r.length == 8)
             .map(|r| match r.iters_to_90_median {
                 Some(m) => format!(
-                    "{} reaches 0.90 in {}/{} seeds, at a median of {m:.0} iterations",
+                    "{} reaches 0.90 in {} of {} seeds, those at a median of {m:.0} iterations",
                     r.variant, r.reached_90, r.seeds
                 ),
                 None => format!("{} never reaches 0.90", r.variant),
@@ -193,17 +291,17 @@ accuracy ≥ 0.95: {}.",
     if labels.iter().any(|l| l == "rnn") && labels.iter().any(|l| l == "dnn") {
         let (r, d) = (rows_of(summary, "rnn"), rows_of(summary, "dnn"));
         for (a, b) in r.iter().zip(&d) {
-            let diff = a.heldout_acc_mean - b.heldout_acc_mean;
-            let which = if !beyond_spread(diff, se_diff(a, b)) {
-                "rnn and dnn do not differ beyond the spread"
-            } else if diff > 0.0 {
-                "rnn is better than dnn"
-            } else {
-                "dnn is better than rnn"
+            let which = match welch(b, a) {
+                None => "rnn and dnn cannot be compared with fewer than two seeds",
+                Some(w) if !beyond(w) => "rnn and dnn do not differ beyond the spread",
+                Some(w) if w.0 > 0.0 => "rnn is better than dnn",
+                Some(_) => "dnn is better than rnn",
             };
             out.push(format!(
-                "L = {}: {which} (rnn {:.3} vs dnn {:.3}).",
-                a.length, a.heldout_acc_mean, b.heldout_acc_mean
+                "L = {}: {which} (rnn {} vs dnn {}).",
+                a.length,
+                interval(a),
+                interval(b)
             ));
         }
     }
@@ -225,33 +323,38 @@ const HEADER: [&str; 10] = [
     "variant",
     "L",
     "seeds",
-    "held-out acc (mean ± std)",
+    "held-out acc: mean [95% CI]",
     "min – max",
+    "below 0.90",
     "exact match",
-    "reached 0.90 (median iters)",
-    "reached 0.95 (median iters)",
+    "reached 0.90 (median iters of those)",
     "majority baseline",
     "train s/run",
 ];
 
 fn cells(r: &SummaryRow) -> [String; 10] {
+    let range = if r.heldout_acc_min.is_finite() {
+        format!("{:.3} – {:.3}", r.heldout_acc_min, r.heldout_acc_max)
+    } else {
+        "-".into()
+    };
     [
-        format!(
-            "{}{}",
-            r.variant,
-            if r.diverged > 0 {
-                format!(" ({} diverged)", r.diverged)
-            } else {
-                String::new()
-            }
-        ),
+        r.variant.clone(),
         r.length.to_string(),
-        r.seeds.to_string(),
-        format!("{:.3} ± {:.3}", r.heldout_acc_mean, r.heldout_acc_std),
-        format!("{:.3} – {:.3}", r.heldout_acc_min, r.heldout_acc_max),
-        format!("{:.3}", r.heldout_exact_mean),
+        if r.diverged > 0 {
+            format!("{} ({} diverged, not averaged)", r.seeds, r.diverged)
+        } else {
+            r.seeds.to_string()
+        },
+        interval(r),
+        range,
+        format!("{} of {}", r.below_90, kept(r)),
+        if r.heldout_exact_mean.is_finite() {
+            format!("{:.3}", r.heldout_exact_mean)
+        } else {
+            "-".into()
+        },
         fmt_iters(r.iters_to_90_median, r.reached_90, r.seeds),
-        fmt_iters(r.iters_to_95_median, r.reached_95, r.seeds),
         format!("{:.3}", r.majority_baseline),
         format!("{:.2}", r.wall_s_mean),
     ]
@@ -376,29 +479,45 @@ sequences (held-out seed {}, the same set for every model and seed). The resolve
     }
     let _ = writeln!(
         s,
-        "\n*held-out acc*: fraction of the L outputs right (output ≥ 0.5 counts as 1); \
-*exact match*: fraction of sequences with all L outputs right; *reached 0.90*: seeds whose \
-held-out accuracy reached 0.90 at some evaluation, and the median first iteration; *majority \
-baseline*: answering each position's most frequent label.\n"
+        "\n*held-out acc*: fraction of the L outputs right (output ≥ 0.5 counts as 1), the mean \
+over seeds with its 95% Student-t interval at the real seed count, cut to [0, 1] (diverged \
+runs are counted apart, never averaged in); *below 0.90*: seeds whose final accuracy is below 0.90; *exact \
+match*: fraction of sequences with all L outputs right; *reached 0.90*: seeds whose held-out \
+accuracy reached 0.90 at some evaluation, and the median first iteration of those seeds only \
+(different seeds at different lengths: compare the counts first); *majority baseline*: \
+answering each position's most frequent label, averaged over positions.\n"
     );
     if c.lengths.len() >= 2 {
         let _ = writeln!(s, "## Breaking lengths\n");
         let longest = c.lengths.iter().copied().max().unwrap_or(0);
         let _ = writeln!(
             s,
-            "| variant | breaking length (mean acc < {LEARNS:.2}) | mean acc at L = {longest} |\n|---|---|---|"
+            "| variant | breaking length (mean acc < {LEARNS:.2}) | there: mean [95% CI], seeds below | mean acc at L = {longest} [95% CI] |\n|---|---|---|---|"
         );
         for label in c.labels() {
             let rows = rows_of(&report.summary, &label);
             let at_longest = rows
                 .iter()
                 .find(|r| r.length == longest)
-                .map_or("-".to_string(), |r| {
-                    format!("{:.3} ± {:.3}", r.heldout_acc_mean, r.heldout_acc_std)
-                });
-            let b =
-                breaking_length(&rows).map_or(format!("none up to {longest}"), |l| l.to_string());
-            let _ = writeln!(s, "| {label} | {b} | {at_longest} |");
+                .map_or("-".to_string(), |r| interval(r));
+            let (b, there) = match breaking_length(&rows) {
+                Some(l)
+                    if rows
+                        .first()
+                        .is_some_and(|f| f.length == l && !beats_baseline(f)) =>
+                {
+                    (
+                        "none: not learned at any length".to_string(),
+                        "-".to_string(),
+                    )
+                }
+                Some(l) => {
+                    let r = rows.iter().find(|r| r.length == l).expect("a row at l");
+                    (l.to_string(), format!("{}, {}", interval(r), below(r)))
+                }
+                None => (format!("none up to {longest}"), "-".to_string()),
+            };
+            let _ = writeln!(s, "| {label} | {b} | {there} | {at_longest} |");
         }
         let _ = writeln!(s);
     }
@@ -408,13 +527,17 @@ baseline*: answering each position's most frequent label.\n"
     }
     let _ = writeln!(
         s,
-        "\nA change counts as beyond the seed-to-seed spread when it exceeds two standard errors \
-of the difference of the means (and 0.005). \"Learns\" means mean held-out accuracy ≥ {LEARNS:.2}.\n"
+        "\nA change counts as beyond the seed-to-seed spread when the 95% Welch interval of the \
+difference of the means excludes 0 (and it exceeds 0.005); every interval uses the real seed \
+count (Student t), so two seeds give wide ones. \"Learns\" means mean held-out accuracy ≥ \
+{LEARNS:.2}; a model learned something at a length only if its mean, less its interval, is \
+above the majority baseline.\n"
     );
     let _ = writeln!(s, "## Plots\n");
     let _ = writeln!(
         s,
-        "Held-out accuracy during training (mean line, min–max band over seeds):\n"
+        "Held-out accuracy during training, from iteration 0 (the mean over seeds as a thick \
+line, every seed as a thin line, so a bimodal spread shows):\n"
     );
     for l in &c.lengths {
         let _ = writeln!(s, "![held-out accuracy, L = {l}](curve_L{l}.svg)\n");
@@ -431,6 +554,42 @@ and answer the majority label at others, which the overall figure hides):\n"
             s,
             "![per-position accuracy, L = {l}](per_position_L{l}.svg)\n"
         );
+    }
+    let at = |l: usize, f: fn(&crate::RunReport) -> bool| {
+        report.runs.iter().any(|r| r.length == l && f(r))
+    };
+    let flows: Vec<usize> = c
+        .lengths
+        .iter()
+        .copied()
+        .filter(|&l| at(l, |r| r.grad_flow_last.is_some()))
+        .collect();
+    if !flows.is_empty() {
+        let _ = writeln!(
+            s,
+            "Why the plain RNN fails: how far the last step's error reaches back, \
+‖∂E(L−1)/∂hₜ‖ on a log scale (vanishing gradients show as a decay from the last step back, \
+exploding ones as growth):\n"
+        );
+        for l in flows {
+            let _ = writeln!(s, "![gradient flow, L = {l}](grad_flow_L{l}.svg)\n");
+        }
+    }
+    let spectral: Vec<usize> = c
+        .lengths
+        .iter()
+        .copied()
+        .filter(|&l| at(l, |r| r.curve.iter().any(|p| p.spectral_norm.is_some())))
+        .collect();
+    if !spectral.is_empty() {
+        let _ = writeln!(
+            s,
+            "The recurrent matrix's largest singular value during training (below 1 the \
+tanh RNN's gradients must vanish over time):\n"
+        );
+        for l in spectral {
+            let _ = writeln!(s, "![spectral norm, L = {l}](spectral_norm_L{l}.svg)\n");
+        }
     }
     let t = &report.timing;
     let _ = writeln!(
@@ -476,10 +635,13 @@ mod tests {
             seeds: 10,
             heldout_acc_mean: mean,
             heldout_acc_std: std,
+            heldout_acc_ci95: crate::ci95_half_width(std, 10),
             heldout_acc_min: mean - std,
             heldout_acc_max: mean + std,
+            below_90: 3,
             heldout_exact_mean: 0.5,
             majority_baseline: 0.6,
+            majority_per_position: vec![1.0, 0.5, 0.84, 0.5],
             reached_90: 5,
             iters_to_90_median: Some(3000.0),
             reached_95: 0,
@@ -538,7 +700,10 @@ mod tests {
         assert_eq!(breaking_length(&refs), Some(64));
         assert_eq!(breaking_length(&refs[..1]), None);
         let v = verdict(&Study::article(), &rows).join("\n");
-        assert!(v.contains("rnn: breaking length L = 64"), "{v}");
+        assert!(
+            v.contains("rnn: breaking length L = 64, the first length at which mean held-out accuracy is below 0.90: 0.850 [0.850, 0.850] (3 of 10 seeds below 0.90)"),
+            "{v}"
+        );
     }
 
     #[test]
@@ -562,10 +727,10 @@ mod tests {
             "{v}"
         );
         assert!(
-            v.contains("L = 32: dnn is better than rnn (rnn 0.800 vs dnn 0.960)"),
+            v.contains("L = 32: dnn is better than rnn (rnn 0.800 [0.728, 0.872] vs dnn 0.960 [0.953, 0.967])"),
             "{v}"
         );
-        assert!(v.contains("L = 8: the article saw learning saturate around iteration 3,000–5,000; here rnn reaches 0.90 in 5/10 seeds, at a median of 3000 iterations"), "{v}");
+        assert!(v.contains("L = 8: the article saw learning saturate around iteration 3,000–5,000; here rnn reaches 0.90 in 5 of 10 seeds, those at a median of 3000 iterations"), "{v}");
         // Within the spread: no claim of a fall.
         let flat = [row("rnn", 8, 0.95, 0.05), row("rnn", 32, 0.93, 0.05)];
         let v = verdict(&Study::article(), &flat).join("\n");
@@ -574,12 +739,64 @@ mod tests {
             "{v}"
         );
         assert!(v.contains("do NOT show this"), "{v}");
-        // 2 SE = 0.0447; a drop of 0.05 is beyond it, but narrowly.
-        let narrow = [row("rnn", 8, 0.95, 0.05), row("rnn", 32, 0.90, 0.05)];
-        let v = verdict(&Study::article(), &narrow).join("\n");
+        // A drop of 0.05 with std 0.05 over 10 seeds each: the Welch
+        // interval (t = 2.10 at 18 df, SE 0.0224) is [−0.097, −0.003].
+        let drop = [row("rnn", 8, 0.95, 0.05), row("rnn", 32, 0.90, 0.05)];
+        let v = verdict(&Study::article(), &drop).join("\n");
         assert!(
-            v.contains("falls with length") && v.contains("narrow margin (1.1 × 2 SE)"),
+            v.contains("falls with length") && v.contains("95% interval [-0.097, -0.003]"),
             "{v}"
         );
+    }
+
+    /// With 2 seeds and 500 iterations the verdict said the RNN "falls with
+    /// length … the held-out data agree" while it was below the majority
+    /// baseline, and called that a breaking length of 8.
+    #[test]
+    fn a_model_below_the_majority_baseline_proves_nothing() {
+        let mut r8 = row("rnn", 8, 0.624, 0.01);
+        let mut r32 = row("rnn", 32, 0.55, 0.01);
+        for r in [&mut r8, &mut r32] {
+            r.seeds = 2;
+            r.heldout_acc_ci95 = crate::ci95_half_width(0.01, 2);
+            r.majority_baseline = 0.676;
+        }
+        let v = verdict(&Study::article(), &[r8, r32]).join("\n");
+        assert!(v.contains("rnn: does not beat the majority baseline (answering each position's most frequent label) at L = 8, 32"), "{v}");
+        assert!(v.contains("the held-out data cannot judge this: at L = 8 the rnn (0.624) does not beat the majority baseline (0.676)"), "{v}");
+        assert!(
+            v.contains("rnn: no breaking length: it does not learn the task even at L = 8"),
+            "{v}"
+        );
+        assert!(!v.contains("the held-out data agree"), "{v}");
+    }
+
+    /// Two seeds give a wide interval (t = 12.7, not 2): a difference that
+    /// 2 SE would call real is not.
+    #[test]
+    fn two_seeds_give_honest_intervals() {
+        let mut a = row("rnn", 8, 0.95, 0.02);
+        let mut b = row("rnn", 32, 0.90, 0.02);
+        for r in [&mut a, &mut b] {
+            r.seeds = 2;
+            r.heldout_acc_ci95 = crate::ci95_half_width(0.02, 2);
+        }
+        // 2 SE = 0.04 < 0.05, but the Welch interval at 2 df is ±0.086.
+        let v = verdict(&Study::article(), &[a, b]).join("\n");
+        assert!(
+            v.contains("does not change beyond the seed-to-seed spread"),
+            "{v}"
+        );
+    }
+
+    #[test]
+    fn diverged_runs_are_counted_apart() {
+        let mut r = row("rnn", 8, 0.9, 0.01);
+        r.diverged = 2;
+        let c = cells(&r);
+        assert_eq!(c[2], "10 (2 diverged, not averaged)");
+        assert_eq!(c[5], "3 of 8");
+        let v = verdict(&Study::article(), &[r]).join("\n");
+        assert!(v.contains("rnn: 2 runs diverged"), "{v}");
     }
 }

@@ -56,7 +56,7 @@ fn results_do_not_depend_on_the_thread_count() {
     let b = run(d2.path(), 2, false);
     assert_eq!(strip_timing(a.clone()), strip_timing(b));
     assert_eq!(a.runs.len(), 2 * 2 * 2);
-    assert!(a.runs.iter().all(|r| r.curve.len() == 3));
+    assert!(a.runs.iter().all(|r| r.curve.len() == 1 + 3));
     assert!(
         a.runs
             .iter()

@@ -147,7 +147,7 @@ fn a_diverged_run_reads_back_and_is_kept_on_resume() {
     run.diverged = true;
     run.diverged_at = Some(15);
     run.iters = 14;
-    run.curve.truncate(1);
+    run.curve.truncate(2);
     run.final_metrics.heldout_loss = f64::NAN;
     run.grad_flow.as_mut().unwrap()[0].norms[1] = f64::NAN;
     let text = serde_json::to_vec(&run).unwrap();
