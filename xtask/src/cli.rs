@@ -56,6 +56,13 @@ pub fn stop_flag() -> &'static AtomicBool {
     &STOP
 }
 
+/// Where this process's results come from: this binary's build (captured
+/// by xtask/build.rs), the host, the command line and the start time.
+pub fn provenance() -> &'static provenance::Provenance {
+    static P: std::sync::OnceLock<provenance::Provenance> = std::sync::OnceLock::new();
+    P.get_or_init(|| provenance::Provenance::now(provenance::build!()))
+}
+
 /// The workspace root (reports/ and data/ live there).
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -41,7 +41,13 @@ pub fn run(args: MergeArgs) -> Result<()> {
     };
     let dir = ReportDir::new(&out);
     let _lock = dir.lock(LockMode::Exclusive)?;
-    let report = study::merge(&args.dirs, &dir, args.allow_partial, args.overwrite)?;
+    let report = study::merge(
+        &args.dirs,
+        &dir,
+        args.allow_partial,
+        args.overwrite,
+        Some(cli::provenance()),
+    )?;
     crate::report::write_plots(&report, &dir)?;
     crate::report::finish(&dir)?;
     let mut text = study::summary::text_report(&report);

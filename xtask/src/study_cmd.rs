@@ -241,6 +241,7 @@ pub fn run(args: StudyArgs) -> Result<()> {
         mismatched: args.mismatched,
         progress: &progress,
         notice: &notice,
+        provenance: Some(cli::provenance()),
         stop: Some(cli::stop_flag()),
     };
     let started = Instant::now();

@@ -145,13 +145,16 @@ fn temp_files(dir: &Path) -> Vec<String> {
     t
 }
 
-/// A run or report without its timing (machine-dependent).
+/// A run or report without its timing (machine-dependent) and the
+/// provenance of the process that wrote it.
 fn untimed(mut v: Value) -> Value {
     if let Some(o) = v.as_object_mut() {
         o.remove("wall_s");
         o.remove("eval_s");
         o.remove("timing");
         o.remove("wall_s_mean");
+        // Who wrote it, when, with which command: not a result.
+        o.remove("provenance");
         for key in ["runs", "summary"] {
             if let Some(Value::Array(items)) = o.get_mut(key) {
                 for r in items {

@@ -1509,6 +1509,7 @@ mod tests {
                         inputs: job.inputs(&config),
                         fingerprint: job.fingerprint(&config, &study::build_id()),
                         build: study::build_id(),
+                        made_by: None,
                         shard: None,
                         length,
                         seed,
@@ -1565,6 +1566,8 @@ mod tests {
             runs,
             summary,
             verdict: Vec::new(),
+            provenance: None,
+            mixed_provenance: Vec::new(),
             missing: Vec::new(),
             timing: Timing {
                 total_wall_s: 1.0,

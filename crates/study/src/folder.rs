@@ -348,7 +348,13 @@ impl ReportDir {
     ///   listed outputs.
     ///
     /// Returns what `overwrite` removed.
-    pub fn prepare(&self, study: &Study, resume: bool, overwrite: bool) -> Result<Vec<String>> {
+    pub fn prepare(
+        &self,
+        study: &Study,
+        resume: bool,
+        overwrite: bool,
+        provenance: Option<&provenance::Provenance>,
+    ) -> Result<Vec<String>> {
         let _guard = self.lock(LockMode::Exclusive)?;
         self.create()?;
         self.remove_interrupted_writes()?;
@@ -378,7 +384,7 @@ impl ReportDir {
             }
             Held::Damaged(problem) => return Err(self.refusal(&problem)),
         }
-        self.write(STUDY_FILE, study.to_toml().as_bytes())?;
+        self.write(STUDY_FILE, study_file(study, provenance).as_bytes())?;
         Ok(removed)
     }
 
@@ -402,7 +408,11 @@ impl ReportDir {
     /// if the caller holds none): a folder that holds no study yet gets
     /// `study.toml`, published only if no other shard published one first;
     /// a folder that holds a study must hold this one.
-    pub fn prepare_shard(&self, study: &Study) -> Result<()> {
+    pub fn prepare_shard(
+        &self,
+        study: &Study,
+        provenance: Option<&provenance::Provenance>,
+    ) -> Result<()> {
         let _guard = self.lock(LockMode::Shared)?;
         self.create()?;
         let path = self.dir.join(STUDY_FILE);
@@ -414,7 +424,7 @@ impl ReportDir {
                 seqdata::io::TEMP_MARK,
                 std::process::id()
             ));
-            seqdata::io::write_atomic(&aside, study.to_toml().as_bytes())?;
+            seqdata::io::write_atomic(&aside, study_file(study, provenance).as_bytes())?;
             let linked = std::fs::hard_link(&aside, &path);
             std::fs::remove_file(&aside).ok();
             match linked {
@@ -423,7 +433,7 @@ impl ReportDir {
                 // A filesystem without hard links: written in place, if
                 // still missing (shards started the same instant may race).
                 Err(_) if !path.exists() => {
-                    return self.write(STUDY_FILE, study.to_toml().as_bytes());
+                    return self.write(STUDY_FILE, study_file(study, provenance).as_bytes());
                 }
                 Err(_) => {}
             }
@@ -440,8 +450,13 @@ impl ReportDir {
     /// here if the caller holds none), like [`Self::prepare`] for a study
     /// being resumed: a folder of another study is refused unless
     /// `overwrite`.
-    pub(crate) fn prepare_merge(&self, study: &Study, overwrite: bool) -> Result<Vec<String>> {
-        self.prepare(study, false, overwrite)
+    pub(crate) fn prepare_merge(
+        &self,
+        study: &Study,
+        overwrite: bool,
+        provenance: Option<&provenance::Provenance>,
+    ) -> Result<Vec<String>> {
+        self.prepare(study, false, overwrite, provenance)
     }
 
     /// Writes what the report's numbers make: `SUMMARY.md` and the tidy
@@ -715,6 +730,20 @@ fn holder(path: &Path) -> String {
         .ok()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "another process".into())
+}
+
+/// The text of `study.toml`: the resolved study, after a comment saying
+/// where it comes from (comments are not part of the study: the file
+/// replays the same study whoever wrote it).
+fn study_file(study: &Study, provenance: Option<&provenance::Provenance>) -> String {
+    let mut text = String::new();
+    if let Some(p) = provenance {
+        text.push_str("# Written by ");
+        text.push_str(&p.describe().replace(['\n', '\r'], " "));
+        text.push_str("\n\n");
+    }
+    text.push_str(&study.to_toml());
+    text
 }
 
 /// Locks the existing folder `dir` exclusively if it has a lock file

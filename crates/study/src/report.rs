@@ -35,6 +35,10 @@ pub struct RunReport {
     /// ([`Job::fingerprint`]): resume and merge keep a run file only if it
     /// matches the plan's.
     pub fingerprint: String,
+    /// The build of the process that trained it (version, git commit and
+    /// dirty flag, rustc, target features), if it said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_by: Option<provenance::Build>,
     /// The shard that trained it, in its run file (a merged `study.json`
     /// drops it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -305,6 +309,17 @@ pub struct StudyReport {
     pub summary: Vec<SummaryRow>,
     /// The verdict, computed from the summary.
     pub verdict: Vec<String>,
+    /// Where this report comes from: the build, host, command line and
+    /// start time of the process that wrote it (not part of the
+    /// configuration: two reports of one study from two commits differ here
+    /// and in nothing else of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<provenance::Provenance>,
+    /// The builds that made the runs, when more than one did (a resume or a
+    /// merge of runs from different commits): one line each, with the
+    /// number of runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mixed_provenance: Vec<String>,
     /// Jobs a partial merge lacks (`variant L=length seed=seed`); empty for
     /// a whole study.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

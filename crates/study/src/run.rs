@@ -37,6 +37,10 @@ pub struct RunOptions<'a> {
     /// Told, one line each, what the folder held that was not kept (run
     /// files retrained and why, an old study replaced).
     pub notice: &'a (dyn Fn(&str) + Sync),
+    /// Where the runs and the report come from (the binary's build, the
+    /// host, the command line): recorded in every run file, `study.json`,
+    /// SUMMARY.md and `study.toml`.
+    pub provenance: Option<&'a provenance::Provenance>,
     /// Set (by a signal handler, say) to stop: runs in progress stop at
     /// their next iteration, finished runs stay in `runs/`, and the study
     /// returns [`Error::Interrupted`].
@@ -52,6 +56,7 @@ impl Default for RunOptions<'_> {
             mismatched: Mismatched::default(),
             progress: &|_| {},
             notice: &|_| {},
+            provenance: None,
             stop: None,
         }
     }
@@ -104,6 +109,7 @@ pub fn run_report(job: &Job, study: &Study, outcome: Outcome) -> RunReport {
         inputs: job.inputs(study),
         fingerprint: job.fingerprint(study, &build),
         build,
+        made_by: None,
         shard: None,
         variant: job.variant.label(),
         settings: job.variant,
@@ -156,7 +162,7 @@ pub fn run(study: &Study, dir: &ReportDir, options: &RunOptions<'_>) -> Result<S
     study.check()?;
     check_threads(options.threads)?;
     let _guard = dir.lock(LockMode::Exclusive)?;
-    let removed = dir.prepare(study, options.resume, options.overwrite)?;
+    let removed = dir.prepare(study, options.resume, options.overwrite, options.provenance)?;
     if !removed.is_empty() {
         (options.notice)(&format!(
             "replaced the study that {} held ({} files removed)",
@@ -167,7 +173,14 @@ pub fn run(study: &Study, dir: &ReportDir, options: &RunOptions<'_>) -> Result<S
     let started = Instant::now();
     let heldout = heldout_sets(study)?;
     let runs = execute(study, &study.jobs(), &heldout, dir, options, None)?;
-    let mut report = gather_runs(study, runs, &heldout, options.threads, &[]);
+    let mut report = gather_runs(
+        study,
+        runs,
+        &heldout,
+        options.threads,
+        &[],
+        options.provenance,
+    );
     report.timing.total_wall_s = started.elapsed().as_secs_f64();
     dir.write_report(&report)?;
     Ok(report)
@@ -186,7 +199,7 @@ pub fn run_shard(
     study.check()?;
     check_threads(options.threads)?;
     let _guard = dir.lock(LockMode::Shared)?;
-    dir.prepare_shard(study)?;
+    dir.prepare_shard(study, options.provenance)?;
     let heldout = heldout_sets(study)?;
     execute(
         study,
@@ -288,6 +301,7 @@ fn execute(
             )
             .map(|(outcome, _)| RunReport {
                 shard,
+                made_by: options.provenance.map(|p| p.build.clone()),
                 ..run_report(job, study, outcome)
             })
             .map_err(|e| {
@@ -346,6 +360,7 @@ pub(crate) fn gather_runs(
     heldout: &BTreeMap<usize, Arc<Dataset>>,
     threads: usize,
     missing: &[String],
+    provenance: Option<&provenance::Provenance>,
 ) -> StudyReport {
     let jobs = study.jobs();
     let rank = |r: &RunReport| {
@@ -371,6 +386,7 @@ pub(crate) fn gather_runs(
         }
     }
     let verdict = summary::verdict(study, &rows);
+    let mixed_provenance = mixed(&runs, provenance);
     let timing = Timing {
         total_wall_s: 0.0,
         train_s: runs.iter().map(|r| r.wall_s).sum(),
@@ -383,7 +399,41 @@ pub(crate) fn gather_runs(
         runs,
         summary: rows,
         verdict,
+        provenance: provenance.cloned(),
+        mixed_provenance,
         missing: missing.to_vec(),
         timing,
     }
+}
+
+/// The builds that made `runs`, one line each with their run count, when
+/// they are more than one (runs that do not say are not counted), or when
+/// they differ from the build writing the report.
+fn mixed(runs: &[RunReport], writer: Option<&provenance::Provenance>) -> Vec<String> {
+    let mut builds: Vec<(&provenance::Build, usize)> = Vec::new();
+    for b in runs.iter().filter_map(|r| r.made_by.as_ref()) {
+        match builds.iter_mut().find(|(x, _)| *x == b) {
+            Some((_, n)) => *n += 1,
+            None => builds.push((b, 1)),
+        }
+    }
+    let same_as_writer = writer.is_none_or(|w| builds.iter().all(|(b, _)| **b == w.build));
+    if builds.len() <= 1 && same_as_writer {
+        return Vec::new();
+    }
+    let mut lines: Vec<String> = builds
+        .iter()
+        .map(|(b, n)| {
+            format!(
+                "{n} runs by {}; {}; {}",
+                b.short(),
+                b.rustc.as_deref().unwrap_or("rustc unknown"),
+                b.target
+            )
+        })
+        .collect();
+    if let Some(w) = writer.filter(|w| !builds.iter().any(|(b, _)| **b == w.build)) {
+        lines.push(format!("this report written by {}", w.build.short()));
+    }
+    lines
 }

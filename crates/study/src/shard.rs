@@ -148,12 +148,15 @@ pub fn build_id() -> String {
 /// different builds ([`build_id`]). Unless `allow_partial`, refuses a study
 /// with missing runs, naming every one; a partial merge lists them in the
 /// report's `missing` and says so in SUMMARY.md. An `out` that holds
-/// another study is refused unless `overwrite`.
+/// another study is refused unless `overwrite`. `provenance` (the merging
+/// process's) goes into `study.json`; runs made by different builds are
+/// listed in its `mixed_provenance`.
 pub fn merge(
     dirs: &[PathBuf],
     out: &ReportDir,
     allow_partial: bool,
     overwrite: bool,
+    provenance: Option<&provenance::Provenance>,
 ) -> Result<StudyReport> {
     let Some(first) = dirs.first() else {
         return Err(Error::Merge("give at least one folder to merge".into()));
@@ -258,8 +261,15 @@ pub fn merge(
     if runs.is_empty() {
         return Err(Error::Merge("no run to merge".into()));
     }
-    out.prepare_merge(&study, overwrite)?;
-    let report = gather_runs(&study, runs, &heldout_sets(&study)?, 0, &missing);
+    out.prepare_merge(&study, overwrite, provenance)?;
+    let report = gather_runs(
+        &study,
+        runs,
+        &heldout_sets(&study)?,
+        0,
+        &missing,
+        provenance,
+    );
     for r in &report.runs {
         out.write_json(&format!("runs/{}", r.file_name()), r)?;
     }

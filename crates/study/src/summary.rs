@@ -418,6 +418,42 @@ original article concluded from one training sample per 500 iterations? Here eve
 measured on a fixed held-out set that no model trains on, over several training seeds."
     };
     let _ = writeln!(s, "{question}\n");
+    if let Some(p) = &report.provenance {
+        let b = &p.build;
+        let features = b
+            .target_features
+            .split(',')
+            .filter(|f| !f.is_empty())
+            .count();
+        let _ = writeln!(
+            s,
+            "*Made by* {} · {} · {} with {features} target features (listed in study.json) · {} \
+· {} · started {} · `{}`{}\n",
+            b.short(),
+            b.rustc.as_deref().unwrap_or("rustc unknown"),
+            b.target,
+            p.cpu,
+            p.os,
+            p.started,
+            p.command.join(" ").replace('`', "'"),
+            if p.build.git_dirty == Some(true) {
+                " **The tree had uncommitted changes**: the commit alone does not reproduce it."
+            } else {
+                ""
+            }
+        );
+    }
+    if !report.mixed_provenance.is_empty() {
+        let _ = writeln!(
+            s,
+            "**Mixed provenance**: the runs of this report were made by more than one build (a \
+resume or merge across versions); results can differ in the last bits between builds:\n"
+        );
+        for line in &report.mixed_provenance {
+            let _ = writeln!(s, "- {line}");
+        }
+        let _ = writeln!(s);
+    }
     if !report.missing.is_empty() {
         let _ = writeln!(
             s,
@@ -667,6 +703,8 @@ mod tests {
             summary: Vec::new(),
             runs: Vec::new(),
             verdict: Vec::new(),
+            provenance: None,
+            mixed_provenance: Vec::new(),
             missing: Vec::new(),
             timing: crate::Timing {
                 total_wall_s: 0.0,

@@ -209,3 +209,75 @@ fn variants_made_the_same_by_an_override_are_dropped_once() {
     assert_eq!(s.variants.len(), 5);
     assert_eq!(s.labels()[0], "rnn clip 2");
 }
+
+fn made_by(commit: &str, dirty: bool) -> provenance::Provenance {
+    let mut b = provenance::Build::unknown("0.1.0");
+    b.git_commit = Some(commit.into());
+    b.git_dirty = Some(dirty);
+    b.rustc = Some("rustc 1.95.0".into());
+    provenance::Provenance::now(b)
+}
+
+/// Two reports of one study from two commits differ in their provenance
+/// block and in nothing else; a dirty tree says so; a resume by another
+/// build says that the runs are mixed.
+#[test]
+fn provenance_is_recorded_apart_from_the_configuration() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let write = |dir: &std::path::Path, p: &provenance::Provenance| {
+        let options = RunOptions {
+            provenance: Some(p),
+            ..RunOptions::default()
+        };
+        study::run(&tiny(), &ReportDir::new(dir), &options).unwrap()
+    };
+    let (pa, pb) = (
+        made_by("1111111111aa", false),
+        made_by("2222222222bb", true),
+    );
+    let ra = strip_timing(write(a.path(), &pa));
+    let rb = strip_timing(write(b.path(), &pb));
+    assert_ne!(ra.provenance, rb.provenance);
+    assert_eq!(ra.config, rb.config);
+    let strip = |mut r: StudyReport| {
+        r.provenance = None;
+        for run in &mut r.runs {
+            run.made_by = None;
+        }
+        r
+    };
+    assert_eq!(strip(ra.clone()), strip(rb.clone()));
+    assert!(
+        ra.runs
+            .iter()
+            .all(|r| r.made_by.as_ref() == Some(&pa.build))
+    );
+    let md = |d: &std::path::Path| std::fs::read_to_string(d.join("SUMMARY.md")).unwrap();
+    assert!(
+        md(a.path()).contains("*Made by* rnnstudy 0.1.0, commit 1111111111aa · rustc 1.95.0"),
+        "{}",
+        md(a.path())
+    );
+    assert!(!md(a.path()).contains("uncommitted"));
+    assert!(md(b.path()).contains("commit 2222222222bb (dirty tree)"));
+    assert!(md(b.path()).contains("The tree had uncommitted changes"));
+    let toml = std::fs::read_to_string(b.path().join("study.toml")).unwrap();
+    assert!(toml.starts_with("# Written by rnnstudy 0.1.0, commit 2222222222bb (dirty tree)"));
+    assert_eq!(Study::from_toml(&toml).unwrap(), tiny());
+    assert!(ra.mixed_provenance.is_empty());
+    // Half the runs by another commit, then resumed by this one: mixed.
+    let runs = a.path().join("runs");
+    for (k, e) in std::fs::read_dir(&runs).unwrap().flatten().enumerate() {
+        if k % 2 == 0 {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
+    let rc = write(a.path(), &pb);
+    assert_eq!(rc.mixed_provenance.len(), 2, "{:?}", rc.mixed_provenance);
+    assert!(
+        rc.mixed_provenance
+            .iter()
+            .any(|l| l.contains("1111111111aa"))
+    );
+    assert!(md(a.path()).contains("**Mixed provenance**"));
+}
