@@ -1,7 +1,7 @@
 //! Data files: the CSV and `.npy` files that `cargo xtask data` writes, and
 //! what `cargo xtask eval --data` reads: those, and data as numpy, PyTorch
-//! save it (float32 `.npy`, integer or bool labels, `.npz` archives).
-//! Every size and value is
+//! and pandas save it (float32 `.npy`, integer or bool labels, `.npz`
+//! archives, a CSV with pandas' index column). Every size and value is
 //! checked before anything is allocated from it, and every refusal says how
 //! to save the file so that it is read.
 //!
@@ -83,9 +83,46 @@ pub fn read_limited(path: &Path, what: &str) -> Result<Vec<u8>> {
 /// The largest `.npy` header read (numpy's own limit).
 const MAX_NPY_HEADER: usize = 10_000;
 
-/// Parses the CSV `cargo xtask data` writes: a header `x0..x{L-1}` and
-/// optionally `y0..y{L-1}`, then one sequence per line. Without label
-/// columns the labels come from the task's rule.
+/// What a data CSV's header must be, and that a pandas index is fine.
+const CSV_HEADER: &str = "expected x0,x1,…,x{L-1}, optionally followed by y0,…,y{L-1}, as `cargo xtask data` writes; \
+df.to_csv(path, index=False) and df.to_csv(path) (an index column first) both work";
+
+/// Whether a CSV's first header field names a pandas (or R) index column:
+/// empty (`df.to_csv(path)`), `Unnamed: 0` (a CSV read and saved again) or
+/// `index` (`df.reset_index()`).
+fn is_index_name(name: &str) -> bool {
+    matches!(name, "" | "Unnamed: 0" | "index")
+}
+
+/// A CSV field without the double quotes around it that R and some
+/// spreadsheets write.
+fn unquote(field: &str) -> &str {
+    field
+        .strip_prefix('"')
+        .and_then(|f| f.strip_suffix('"'))
+        .map_or(field, str::trim)
+}
+
+/// A label as pandas, numpy or `cargo xtask data` write it: `0`/`1`,
+/// `0.0`/`1.0`, `True`/`False`.
+fn parse_label(field: &str) -> Option<f64> {
+    match field {
+        "True" | "true" | "TRUE" => Some(1.0),
+        "False" | "false" | "FALSE" => Some(0.0),
+        _ => match field.parse::<f64>() {
+            Ok(0.0) => Some(0.0),
+            Ok(1.0) => Some(1.0),
+            _ => None,
+        },
+    }
+}
+
+/// Parses a data CSV: a header `x0..x{L-1}` and optionally `y0..y{L-1}`,
+/// then one sequence per line, as `cargo xtask data` writes it. Without
+/// label columns the labels come from the task's rule. Also read as pandas
+/// writes a data frame: a first index column (header empty, `Unnamed: 0`
+/// or `index`, integer values) is dropped, and labels may be `True`/`False`
+/// or `0.0`/`1.0`; fields may be in double quotes.
 pub fn parse_csv(bytes: &[u8]) -> Result<Dataset> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| format_err!("not UTF-8 text (byte {}): not a CSV file", e.valid_up_to()))?;
@@ -95,27 +132,37 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Dataset> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty());
     let Some((_, header)) = lines.next() else {
-        fail!(
-            "the file is empty: expected a header x0..x{{L-1}},y0..y{{L-1}} and one sequence per line"
-        );
+        fail!("the file is empty: {CSV_HEADER}, then one sequence per line");
     };
-    let names: Vec<&str> = header.split(',').map(str::trim).collect();
+    let all: Vec<&str> = header.split(',').map(|f| unquote(f.trim())).collect();
+    let index = (all.len() > 1 && is_index_name(all[0])).then(|| all[0]);
+    let names = if index.is_some() { &all[1..] } else { &all[..] };
     let l = names
         .iter()
         .enumerate()
         .take_while(|(i, n)| **n == format!("x{i}"))
         .count();
     if l == 0 {
-        fail!(
-            "the header starts with `{}`, not x0: expected x0..x{{L-1}},y0..y{{L-1}} as `cargo xtask data` writes",
-            abbreviate(names[0], 24)
-        );
+        match index {
+            Some(ix) => fail!(
+                "the header starts with the index column `{ix}` and then `{}`, not x0: {CSV_HEADER}",
+                abbreviate(names[0], 24)
+            ),
+            None if all.get(1) == Some(&"x0") => fail!(
+                "the header starts with `{}`, not x0 or an index column: drop that column, or name it `index` or leave its header empty to have it read as an index; {CSV_HEADER}",
+                abbreviate(all[0], 24)
+            ),
+            None => fail!(
+                "the header starts with `{}`, not x0: {CSV_HEADER}",
+                abbreviate(all[0], 24)
+            ),
+        }
     }
     let with_labels = names.len() > l;
     if with_labels {
         if names.len() != 2 * l {
             fail!(
-                "the header has {l} x columns and {} others: expected x0..x{},y0..y{}",
+                "the header has {l} x columns and {} others: expected x0..x{},y0..y{} (as many labels as inputs) or the x columns alone",
                 names.len() - l,
                 l - 1,
                 l - 1
@@ -127,8 +174,8 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Dataset> {
             .find(|(t, n)| **n != format!("y{t}"))
         {
             fail!(
-                "header column {} is `{}`, expected y{t}",
-                l + t + 1,
+                "header column {} is `{}`, expected y{t}: {CSV_HEADER}",
+                all.len() - names.len() + l + t + 1,
                 abbreviate(n, 24)
             );
         }
@@ -139,19 +186,29 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Dataset> {
             crate::MAX_LENGTH
         );
     }
+    let skip = all.len() - names.len();
     let mut xs: Vec<f64> = Vec::new();
     let mut ys: Vec<f64> = Vec::new();
     let mut rows = 0usize;
     for (i, line) in lines {
         let lineno = i + 1;
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        if fields.len() != names.len() {
+        let fields: Vec<&str> = line.split(',').map(|f| unquote(f.trim())).collect();
+        if fields.len() != all.len() {
             fail!(
                 "line {lineno} has {} fields but the header has {}",
                 fields.len(),
-                names.len()
+                all.len()
             );
         }
+        if let Some(ix) = index
+            && fields[0].parse::<i64>().is_err()
+        {
+            fail!(
+                "line {lineno}, index column `{ix}`: `{}` is not an integer: a first column named `{ix}` is read as pandas' index; write the file with df.to_csv(path, index=False) to leave it out",
+                abbreviate(fields[0], 24)
+            );
+        }
+        let fields = &fields[skip..];
         for (t, f) in fields[..l].iter().enumerate() {
             let v: f64 = f.parse().map_err(|_| {
                 format_err!(
@@ -169,12 +226,11 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Dataset> {
         }
         if with_labels {
             for (t, f) in fields[l..].iter().enumerate() {
-                let v = match f.parse::<f64>() {
-                    Ok(v) if v == 0.0 || v == 1.0 => v,
-                    _ => fail!(
-                        "line {lineno}, column y{t}: `{}` is not a label (0 or 1)",
+                let Some(v) = parse_label(f) else {
+                    fail!(
+                        "line {lineno}, column y{t}: `{}` is not a label (0 or 1, 0.0 or 1.0, True or False)",
                         abbreviate(f, 24)
-                    ),
+                    );
                 };
                 ys.push(v);
             }
@@ -1344,6 +1400,95 @@ mod tests {
     }
 
     #[test]
+    fn pandas_csv_is_read() {
+        let d = AlternatingSign::new(3).unwrap().heldout(4, 2).unwrap();
+        let rows: Vec<(Vec<f64>, Vec<f64>)> = (0..d.len())
+            .map(|i| (d.sample(i).0.to_vec(), d.sample(i).1.to_vec()))
+            .collect();
+        let write =
+            |header: &str, index: &dyn Fn(usize) -> String, label: &dyn Fn(f64) -> String| {
+                let mut s = format!("{header}\n");
+                for (i, (x, y)) in rows.iter().enumerate() {
+                    let mut f: Vec<String> = vec![];
+                    let ix = index(i);
+                    if !ix.is_empty() {
+                        f.push(ix);
+                    }
+                    f.extend(x.iter().map(|v| v.to_string()));
+                    f.extend(y.iter().map(|v| label(*v)));
+                    s.push_str(&f.join(","));
+                    s.push_str("\r\n");
+                }
+                s
+            };
+        let none = |_: usize| String::new();
+        let int = |i: usize| i.to_string();
+        let bool_label = |v: f64| if v == 1.0 { "True" } else { "False" }.to_string();
+        let float_label = |v: f64| format!("{v:.1}");
+        let int_label = |v: f64| format!("{v}");
+        let cases = [
+            // df.to_csv(path): an empty first header field, bool labels.
+            write(",x0,x1,x2,y0,y1,y2", &int, &bool_label),
+            write("Unnamed: 0,x0,x1,x2,y0,y1,y2", &int, &float_label),
+            write("index,x0,x1,x2,y0,y1,y2", &int, &int_label),
+            // df.to_csv(path, index=False) with float labels.
+            write("x0,x1,x2,y0,y1,y2", &none, &float_label),
+            // R's write.csv: everything quoted, row names from 1.
+            write(
+                r#""","x0","x1","x2","y0","y1","y2""#,
+                &|i| format!("\"{}\"", i + 1),
+                &bool_label,
+            ),
+        ];
+        for (k, text) in cases.iter().enumerate() {
+            assert_eq!(parse_csv(text.as_bytes()).unwrap(), d, "case {k}:\n{text}");
+        }
+        // An index without label columns: labels from the rule.
+        let xonly = ",x0,x1,x2\n0,0.1,0.2,0.3\n";
+        let got = parse_csv(xonly.as_bytes()).unwrap();
+        assert_eq!(got.inputs().row(0).to_vec(), vec![0.1, 0.2, 0.3]);
+    }
+
+    #[test]
+    fn bad_pandas_csv_is_named() {
+        let cases = [
+            (
+                ",x0,x1\n0.5,0.1,0.2\n",
+                "line 2, index column ``: `0.5` is not an integer",
+            ),
+            (
+                "index,x0\nfirst,0.1\n",
+                "df.to_csv(path, index=False) to leave it out",
+            ),
+            (
+                ",a,b\n0,1,2\n",
+                "the header starts with the index column `` and then `a`, not x0",
+            ),
+            (
+                "id,x0,x1\n0,0.1,0.2\n",
+                "the header starts with `id`, not x0 or an index column: drop that column, or name it `index`",
+            ),
+            (
+                "a,b\n1,2\n",
+                "df.to_csv(path, index=False) and df.to_csv(path) (an index column first) both work",
+            ),
+            (",x0,y1\n0,0.1,1\n", "header column 3 is `y1`, expected y0"),
+            (
+                ",x0,y0\n0,0.1,yes\n",
+                "column y0: `yes` is not a label (0 or 1, 0.0 or 1.0, True or False)",
+            ),
+            (
+                ",x0,y0\n0,0.1\n",
+                "line 2 has 2 fields but the header has 3",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = parse_csv(text.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains(want), "{e:?} should contain {want:?}");
+        }
+    }
+
+    #[test]
     fn csv_round_trips_exactly() {
         let d = AlternatingSign::new(3).unwrap().heldout(4, 1).unwrap();
         let csv = to_csv(&d);
@@ -1537,6 +1682,9 @@ mod tests {
                     Just("y1".to_string()), Just(",".to_string()), Just("\n".to_string()),
                     Just("0".to_string()), Just("1".to_string()), Just("nan".to_string()),
                     Just("1e999".to_string()), any::<f64>().prop_map(|v| v.to_string()),
+                    Just("True".to_string()), Just("False".to_string()),
+                    Just("Unnamed: 0".to_string()), Just("index".to_string()),
+                    Just("\"".to_string()), any::<i64>().prop_map(|v| v.to_string()),
                     "[ -~]{0,3}",
                 ],
                 0..40,
