@@ -1,7 +1,8 @@
 //! `cargo xtask eval`: a saved model's accuracy on a data set.
 //!
-//! The data is, in order of preference: a file (`--data`, the CSV or `.npy`
-//! that `cargo xtask data` writes), fresh sequences (`--count`, `--seed`,
+//! The data is, in order of preference: a file (`--data`: the CSV or `.npy`
+//! that `cargo xtask data` writes, or data as numpy, PyTorch or pandas save
+//! it: see [`seqdata::io::load_data`]), fresh sequences (`--count`, `--seed`,
 //! `--length`), or by default the held-out set named in the model file, so
 //! that `train` → `eval` reproduces the recorded metrics exactly.
 
@@ -22,19 +23,29 @@ use crate::cli::{self, emit};
 cargo xtask eval --load model.json\n  \
 cargo xtask eval --load model.json --data data/alternating_L8_n1000_seed0_heldout.csv\n  \
 cargo xtask eval --load model.json --data data/alternating_L8_n1000_seed0_heldout_x.npy --json\n  \
+cargo xtask eval --load model.json --data mine.npz\n  \
 cargo xtask eval --load model.json --count 10000 --seed 5 --length 16\n\n\
 Without --data or --count the model is evaluated on the held-out set its file names \
 (training.heldout sequences of seed training.heldout_seed), which reproduces the recorded \
-metrics exactly. --data takes the CSV that `cargo xtask data` writes (header x0..x{L-1},y0..y{L-1}; \
-a file with only the x columns gets its labels from the task's rule) or its _x.npy file (labels \
-from the _y.npy file beside it if there is one, else from the rule). --count/--seed draw fresh \
+metrics exactly.\n\n\
+--data reads N sequences of length L, inputs x and 0/1 labels y, from:\n  \
+.csv  header x0..x{L-1},y0..y{L-1}, one sequence per line, as `cargo xtask data` writes it; \
+or only the x columns. A pandas index column first (df.to_csv(path)) is dropped; labels may be \
+0/1, 0.0/1.0 or True/False.\n  \
+.npy  inputs of shape (N, L), float32 or float64 (np.save(path, x)), C or Fortran order; \
+labels from the _y.npy beside an _x.npy: bool, any integer type, float32 or float64.\n  \
+.npz  arrays x and y as np.savez(path, x=inputs, y=labels) or np.savez_compressed writes \
+them; y may be left out.\n\
+Without labels they come from the task's rule. A file that is refused is named with how to save \
+it so that it is read.\n\n\
+--count/--seed draw fresh \
 sequences from the held-out stream of seed S (what `cargo xtask data --heldout --seed S` writes). \
 An MLP takes only its training length; the recurrent models take any length.")]
 pub struct EvalArgs {
     /// The model file, as `cargo xtask train --save` writes it
     #[arg(long, value_name = "model.json")]
     load: PathBuf,
-    /// Evaluate on this data file (.csv, or _x.npy) instead of the model's held-out set
+    /// Evaluate on this data file (.csv, .npy or .npz: see below) instead of the model's held-out set
     #[arg(long, value_name = "FILE", conflicts_with_all = ["count", "seed", "length"])]
     data: Option<PathBuf>,
     /// Evaluate on N fresh sequences [default: the model file's held-out size]

@@ -391,6 +391,28 @@ fn eval_refuses_bad_model_files() {
     );
 }
 
+/// A version-1 `.npy` file of `descr` and `shape` (C order) over `data`.
+fn npy_of(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+    let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}\n");
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    b.extend_from_slice(dict.as_bytes());
+    b.extend_from_slice(data);
+    b
+}
+
+/// A `.npz` archive (stored, as np.savez writes it) of `(name, bytes)`.
+fn npz(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes) in members {
+        zip.start_file(*name, options).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
 #[test]
 fn eval_refuses_bad_data() {
     let f = Fixture::new();
@@ -441,7 +463,7 @@ fn eval_refuses_bad_data() {
     eval(
         "rnn.json",
         "label.csv",
-        "line 2, column y1: `2` is not a label (0 or 1)",
+        "line 2, column y1: `2` is not a label (0 or 1, 0.0 or 1.0, True or False)",
     );
     eval(
         "rnn.json",
@@ -462,6 +484,110 @@ fn eval_refuses_bad_data() {
     eval("rnn.json", "empty_x.npy", "the file is empty");
     eval("rnn.json", "text.npy", "not a .npy file");
     eval("rnn.json", "data.txt", "unknown format");
+
+    // Data as other tools save it, but not in a form that can be read:
+    // each refusal names the file, the problem and the fix.
+    f.write("half_x.npy", &npy_of("<f2", "(6, 4)", &[0; 48]));
+    f.write("cube_x.npy", &npy_of("<f4", "(2, 3, 4)", &[0; 96]));
+    f.write("ints_x.npy", &npy_of("<i8", "(1, 4)", &[0; 32]));
+    f.write("short_x.npy", &npy_of("<f4", "(6, 4)", &[0; 95]));
+    f.write("text_x.npy", &npy_of("<U3", "(1, 4)", &[0; 48]));
+    f.write("pair_x.npy", &npy_of("<f4", "(1, 4)", &[0; 16]));
+    f.write("pair_y.npy", &npy_of("|b1", "(1, 4)", &[1, 0, 2, 1]));
+    let x4 = npy_of("<f4", "(1, 4)", &[0; 16]);
+    f.write("no_x.npz", &npz(&[("a.npy", &x4), ("b.npy", &x4)]));
+    f.write("empty.npz", &npz(&[]));
+    f.write(
+        "mismatch.npz",
+        &npz(&[("x.npy", &x4), ("y.npy", &npy_of("|u1", "(1, 3)", &[1; 3]))]),
+    );
+    f.write(
+        "half.npz",
+        &npz(&[("x.npy", &npy_of("<f2", "(1, 4)", &[0; 8]))]),
+    );
+    f.write("text.npz", b"x0,x1\n0.5,0.1\n");
+    let mut torn = npz(&[("x.npy", &x4)]);
+    torn.truncate(torn.len() - 30);
+    f.write("torn.npz", &torn);
+    f.write("bad_index.csv", b",x0,x1,x2,x3\n0.5,0.1,0.2,0.3,0.4\n");
+    f.write("id.csv", b"id,x0,x1,x2,x3\n0,0.1,0.2,0.3,0.4\n");
+    f.write("yes.csv", b",x0,y0\n0,0.1,yes\n");
+    eval(
+        "rnn.json",
+        "half_x.npy",
+        "data file half_x.npy: the array holds float16 (<f2): save it as float32 or float64 (x.astype('float32'))",
+    );
+    eval(
+        "rnn.json",
+        "cube_x.npy",
+        "data file cube_x.npy: the array has shape (2, 3, 4): expected 2 dimensions (sequences, length), not 3",
+    );
+    eval(
+        "rnn.json",
+        "ints_x.npy",
+        "data file ints_x.npy: the array holds int64 (<i8), and inputs are numbers in [0, 1): save it as float32 or float64",
+    );
+    eval(
+        "rnn.json",
+        "short_x.npy",
+        "shape (6, 4) of float32 but 95 bytes of data: the file is truncated or corrupt",
+    );
+    eval("rnn.json", "text_x.npy", "holds text strings (<U3)");
+    eval(
+        "rnn.json",
+        "pair_x.npy",
+        "label file pair_y.npy: entry [0][2] = 2 is not a label (0 or 1)",
+    );
+    eval(
+        "rnn.json",
+        "no_x.npz",
+        "data file no_x.npz: the archive has arrays a, b but no `x`: save it with np.savez(path, x=inputs, y=labels)",
+    );
+    eval(
+        "rnn.json",
+        "empty.npz",
+        "data file empty.npz: the archive holds no arrays",
+    );
+    eval(
+        "rnn.json",
+        "mismatch.npz",
+        "array `y` has shape (1, 3) but `x` has (1, 4): they must match",
+    );
+    eval(
+        "rnn.json",
+        "half.npz",
+        "data file half.npz: array `x`: the array holds float16 (<f2)",
+    );
+    eval(
+        "rnn.json",
+        "text.npz",
+        "data file text.npz: not a .npz file",
+    );
+    eval(
+        "rnn.json",
+        "torn.npz",
+        "data file torn.npz: not a .npz file",
+    );
+    eval(
+        "rnn.json",
+        "bad_index.csv",
+        "line 2, index column ``: `0.5` is not an integer",
+    );
+    eval(
+        "rnn.json",
+        "id.csv",
+        "the header starts with `id`, not x0 or an index column",
+    );
+    eval(
+        "rnn.json",
+        "header.csv",
+        "df.to_csv(path, index=False) and df.to_csv(path) (an index column first) both work",
+    );
+    eval(
+        "rnn.json",
+        "yes.csv",
+        "line 2, column y0: `yes` is not a label (0 or 1, 0.0 or 1.0, True or False)",
+    );
     f.fails(
         &[
             "eval",

@@ -266,3 +266,112 @@ fn read_runs(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         })
         .collect()
 }
+
+/// Data as numpy, PyTorch and pandas save it (a float32 `.npy` with bool
+/// labels, `.npz` archives stored and compressed, with and without labels,
+/// a CSV with pandas' index and True/False labels) evaluates exactly like
+/// the same numbers in the CSV `cargo xtask data` writes.
+#[test]
+fn data_saved_by_numpy_torch_and_pandas_evaluates_the_same() {
+    use ndarray::{Array2, ShapeBuilder};
+    use ndarray_npy::WriteNpyExt;
+    use std::io::Write as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    train(d, "rnn", "m.json", &[]);
+    // Inputs that are exactly float32 values, so that every file holds the
+    // same numbers; labels from the task's rule.
+    let (n, l) = (40, 5);
+    let task = seqdata::AlternatingSign::new(l).unwrap();
+    let x32 = task.heldout(n, 3).unwrap().inputs().mapv(|v| v as f32);
+    let x = x32.mapv(f64::from);
+    let y = seqdata::io::rule_labels(&x);
+    let bools = y.mapv(|v| v == 1.0);
+    let npy = |a: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = Vec::new();
+        a(&mut b);
+        b
+    };
+    let x_npy = npy(&|b| x32.write_npy(b).unwrap());
+    let y_npy = npy(&|b| bools.write_npy(b).unwrap());
+    // y as int64 in Fortran order, as a transposed torch tensor saves.
+    let y_fortran =
+        Array2::from_shape_vec((n, l).f(), y.t().iter().map(|v| *v as i64).collect()).unwrap();
+    let y_i64 = npy(&|b| y_fortran.write_npy(b).unwrap());
+    let npz = |members: &[(&str, &[u8])], method| {
+        let options = zip::write::SimpleFileOptions::default().compression_method(method);
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, bytes) in members {
+            zip.start_file(*name, options).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    };
+    let stored = zip::CompressionMethod::Stored;
+    let deflated = zip::CompressionMethod::Deflated;
+    let write = |name: &str, bytes: &[u8]| std::fs::write(d.join(name), bytes).unwrap();
+    let csv = |index: bool, label: &dyn Fn(f64) -> String| {
+        let mut header: Vec<String> = (0..l).map(|t| format!("x{t}")).collect();
+        header.extend((0..l).map(|t| format!("y{t}")));
+        let mut s = format!("{}{}\n", if index { "," } else { "" }, header.join(","));
+        for i in 0..n {
+            let mut f: Vec<String> = if index { vec![i.to_string()] } else { vec![] };
+            f.extend(x.row(i).iter().map(|v| v.to_string()));
+            f.extend(y.row(i).iter().map(|v| label(*v)));
+            s.push_str(&f.join(","));
+            s.push('\n');
+        }
+        s
+    };
+    write("ref.csv", csv(false, &|v| format!("{v}")).as_bytes());
+    write(
+        "pandas.csv",
+        csv(true, &|v| if v == 1.0 { "True" } else { "False" }.into()).as_bytes(),
+    );
+    write("torch_x.npy", &x_npy);
+    write("torch_y.npy", &y_npy);
+    write("only_x.npy", &x_npy);
+    write(
+        "savez.npz",
+        &npz(&[("x.npy", &x_npy), ("y.npy", &y_i64)], stored),
+    );
+    write(
+        "compressed.npz",
+        &npz(&[("x.npy", &x_npy), ("y.npy", &y_npy)], deflated),
+    );
+    write("unlabelled.npz", &npz(&[("x.npy", &x_npy)], stored));
+
+    let eval = |file: &str| -> Value {
+        serde_json::from_str(&xtask(
+            d,
+            &["eval", "--load", "m.json", "--data", file, "--json"],
+        ))
+        .unwrap()
+    };
+    let reference = eval("ref.csv");
+    assert_eq!(reference["data"]["count"], n);
+    assert_eq!(reference["data"]["length"], l);
+    for file in [
+        "pandas.csv",
+        "torch_x.npy",
+        "only_x.npy",
+        "savez.npz",
+        "compressed.npz",
+        "unlabelled.npz",
+    ] {
+        let got = eval(file);
+        for key in [
+            "heldout_acc",
+            "heldout_exact",
+            "per_position_acc",
+            "heldout_loss",
+        ] {
+            assert_eq!(got[key], reference[key], "{file}: {key}");
+        }
+        assert_eq!(got["data"]["count"], n, "{file}");
+    }
+    // The text output names the file read.
+    let text = xtask(d, &["eval", "--load", "m.json", "--data", "savez.npz"]);
+    assert!(text.contains("data:  savez.npz"), "{text}");
+}
