@@ -37,10 +37,11 @@
 
 mod file;
 mod registry;
+pub mod torch;
 
 pub use file::{
-    MAX_FILE_BYTES, MAX_HELDOUT, MAX_HIDDEN, MAX_LENGTH, ModelFile, SCHEMA, SUPPORTED_VERSIONS,
-    Training, check_saveable,
+    ImportedFrom, MAX_FILE_BYTES, MAX_HELDOUT, MAX_HIDDEN, MAX_LENGTH, ModelFile, SCHEMA,
+    SCHEMA_IMPORTED, SUPPORTED_VERSIONS, Training, check_saveable,
 };
 pub use registry::{BuildFn, FromJsonFn, KINDS, KindInfo, ModelKind, SizeFn, ZerosFn};
 
