@@ -336,7 +336,10 @@ fn eval_refuses_bad_model_files() {
         "future.json",
         "schema version 9 (`rnnstudy.model/9`) is not supported",
     );
-    eval("future.json", "this build reads rnnstudy.model/1, rnnstudy.model/2");
+    eval(
+        "future.json",
+        "this build reads rnnstudy.model/1, rnnstudy.model/2",
+    );
     eval("no_schema.json", "no `schema` field");
     eval("kind.json", "unknown model kind `transformer`");
     eval(
