@@ -44,6 +44,12 @@ pub struct ImportArgs {
 
 /// Runs `cargo xtask import`.
 pub fn run(args: ImportArgs) -> Result<()> {
+    if args.save == args.from {
+        anyhow::bail!(
+            "--save {} is the safetensors file itself: give another path, such as model.json",
+            args.save.display()
+        );
+    }
     seqdata::io::check_writable(&args.save).map_err(|e| anyhow::anyhow!("--save {e}"))?;
     let bytes = seqdata::io::read_limited(&args.from, "safetensors file")?;
     let options = ImportOptions {

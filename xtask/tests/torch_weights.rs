@@ -274,5 +274,16 @@ fn export_and_import_refuse_bad_input() {
         ],
         "unknown tensor `rnn.bias_hh_l0`: a dnn has exactly hidden.weight",
     );
+    fails(
+        d,
+        &[
+            "import",
+            "--from",
+            "r.safetensors",
+            "--save",
+            "r.safetensors",
+        ],
+        "is the safetensors file itself",
+    );
     assert!(!d.join("x.json").exists());
 }

@@ -11,6 +11,10 @@
 //!              "heldout_loss": 0.03}}
 //! ```
 //!
+//! Version 2 (`rnnstudy.model/2`, [`SCHEMA_IMPORTED`]) adds
+//! `training.imported` for a model imported from another framework
+//! ([`crate::torch`]); every other file is written as version 1.
+//!
 //! [`ModelFile::load`] checks everything before a model is built from the
 //! file: its size, the schema and its version, that no field is unknown or
 //! missing (serde, the error naming the field's path), every training
