@@ -12,18 +12,21 @@ use crate::cli::{self, emit};
 /// Arguments of `cargo xtask grads`.
 #[derive(Args)]
 #[command(
-    after_help = "Example:\n  cargo xtask grads --model rnn --params P.json --sample S.json\n\n\
+    after_help = "Examples:\n  cargo xtask grads --model rnn --params P.json --sample S.json\n  \
+cargo xtask grads --params model.json --sample S.json\n\n\
 P.json holds the parameters as an object of nested arrays keyed by name, with the keys and \
-shapes of the kind (docs/SPEC.md §4; `params` of a model file, or `cargo xtask train` then \
-that field); S.json is {\"x\": [..], \
+shapes of the kind (docs/SPEC.md §4; `params` of a model file), or is a whole model file \
+(schema rnnstudy.model/…, as `cargo xtask train --save` or `import` writes it: checked as \
+`eval --load` checks it, and its kind is the file's, so --model may be left out); S.json is {\"x\": [..], \
 \"labels\": [..]} (labels may be left out: they are then computed by the task's rule). Prints \
 {\"loss\", \"y\", \"grad\"} in float64, grad having the parameters' keys and shapes."
 )]
 pub struct GradsArgs {
-    /// Model kind of the parameters
+    /// Model kind of the parameters [required with bare parameters; a model file names its
+    /// own]
     #[arg(long, value_parser = cli::kind_parser())]
-    model: ModelKind,
-    /// Parameters as JSON
+    model: Option<ModelKind>,
+    /// Parameters as JSON: an object keyed by parameter name, or a model file
     #[arg(long, value_name = "P.json")]
     params: PathBuf,
     /// One sequence as JSON: {"x": [..], "labels": [..]}
@@ -34,8 +37,55 @@ pub struct GradsArgs {
 /// Reads a JSON file of at most the data-file size limit.
 fn read_json(path: &Path, what: &str) -> Result<Value> {
     let bytes = seqdata::io::read_limited(path, &format!("{what} file"))?;
-    serde_json::from_slice(&bytes)
+    parse_json(&bytes, path, what)
+}
+
+fn parse_json(bytes: &[u8], path: &Path, what: &str) -> Result<Value> {
+    serde_json::from_slice(bytes)
         .with_context(|| format!("{what} file {} is not valid JSON", path.display()))
+}
+
+/// Whether `json` is a model file: an object whose `schema` names the model
+/// file's family (`rnnstudy.model/…`; bare parameters have no `schema` key).
+fn is_model_file(json: &Value) -> bool {
+    json.get("schema")
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.starts_with("rnnstudy.model/"))
+}
+
+/// The kind and parameters of `--params`: a model file (checked whole, its
+/// kind the file's; `--model`, if given, must agree) or bare parameters
+/// (`--model` required).
+pub fn kind_and_params(
+    model: Option<ModelKind>,
+    bytes: &[u8],
+    path: &Path,
+) -> Result<(ModelKind, Value)> {
+    let json = parse_json(bytes, path, "parameter")?;
+    if is_model_file(&json) {
+        let (file, _) = models::ModelFile::from_slice(bytes)
+            .with_context(|| format!("model file {}", path.display()))?;
+        if let Some(k) = model
+            && k != file.model
+        {
+            bail!(
+                "--model {k}, but the model file {} holds a {}: leave --model out or give {}",
+                path.display(),
+                file.model,
+                file.model
+            );
+        }
+        return Ok((file.model, file.params));
+    }
+    let Some(kind) = model else {
+        bail!(
+            "--model is required with bare parameters ({} is not a model file): give the kind, \
+             one of {}",
+            path.display(),
+            ModelKind::names()
+        );
+    };
+    Ok((kind, json))
 }
 
 fn number_list(v: &Value, key: &str, path: &Path) -> Result<Vec<f64>> {
@@ -99,8 +149,9 @@ pub fn grads_json(
 
 /// Runs `cargo xtask grads`.
 pub fn run(args: GradsArgs) -> Result<()> {
-    let params = read_json(&args.params, "parameter")?;
+    let bytes = seqdata::io::read_limited(&args.params, "parameter file")?;
+    let (kind, params) = kind_and_params(args.model, &bytes, &args.params)?;
     let sample = read_json(&args.sample, "sample")?;
-    let out = grads_json(args.model, &params, &sample, &args.sample)?;
+    let out = grads_json(kind, &params, &sample, &args.sample)?;
     emit(&format!("{out}\n"))
 }

@@ -5,7 +5,9 @@
 mod cli;
 mod data;
 mod eval;
+mod export;
 mod grads;
+mod import;
 mod merge;
 mod predict;
 mod report;
@@ -48,6 +50,10 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Write a data set of the task as CSV and .npy files
     Data(data::DataArgs),
+    /// Write a model file's weights in PyTorch's layout (safetensors)
+    Export(export::ExportArgs),
+    /// Read weights in PyTorch's layout (safetensors) into a model file
+    Import(import::ImportArgs),
     /// Print the loss and every parameter's gradient for given weights and one sequence, as JSON
     Grads(grads::GradsArgs),
     /// Time the hot paths and compare their GFLOP/s with the machine's matrix-product peak
@@ -89,6 +95,8 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Data(args) => data::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Import(args) => import::run(args),
         Command::Grads(args) => grads::run(args),
         Command::Roofline(args) => roofline::run(args),
         Command::Merge(args) => merge::run(args),

@@ -20,7 +20,8 @@ keys; studies/article.toml shows every default). Flags override the file's value
 --print-config prints the resolved study without running it. The report folder keeps the \
 resolved study as study.toml, and `--config reports/NAME/study.toml` replays it exactly.\n\n\
 Reports go to reports/<NAME>/: study.json, runs/*.json (one per run, written as it finishes), \
-SUMMARY.md and SVG plots.\n\n\
+SUMMARY.md and SVG plots. --save-models also keeps each run's trained model as a model file, \
+runs/<run>.model.json, which `cargo xtask eval --load`, `predict` and `export` read.\n\n\
 --models, --lr-io, --lr-rec and --optimizer replace the file's variants by every combination of \
 model × lr_io × lr_rec (each model's article rate where a list is not given; the dnn has no \
 recurrent group and takes --lr-io everywhere). --hidden and --clip apply to every variant.\n\n\
@@ -28,7 +29,8 @@ Examples:\n  cargo xtask study\n  cargo xtask study --quick\n  \
 cargo xtask study --preset long\n  \
 cargo xtask study --config studies/long.toml --seeds 1 --lengths 8,32 --iters 2000\n  \
 cargo xtask study --models gru --lengths 32 --seeds 3 --lr-io 0.1,0.3 --lr-rec 0.01,0.1 --out search\n  \
-cargo xtask study --models rnn --lengths 8,64 --seeds 3 --clip 1 --out clip"
+cargo xtask study --models rnn --lengths 8,64 --seeds 3 --clip 1 --out clip\n  \
+cargo xtask study --quick --save-models --out quick"
 )]
 pub struct StudyArgs {
     /// A study file (TOML); see studies/*.toml
@@ -120,6 +122,11 @@ pub struct StudyArgs {
     /// runs/ and `cargo xtask merge` gathers the shards
     #[arg(long, value_name = "K/N", conflicts_with_all = ["resume", "print_config", "overwrite"])]
     shard: Option<study::Shard>,
+    /// Keep every run's trained model: runs/<run>.model.json beside runs/<run>.json, a model
+    /// file that `cargo xtask eval --load` reproduces the run's metrics from (a diverged run has
+    /// none). Finished runs without one are trained again (to the same bits) to write it
+    #[arg(long)]
+    save_models: bool,
 }
 
 /// Training seeds as given on the command line.
@@ -243,6 +250,7 @@ pub fn run(args: StudyArgs) -> Result<()> {
         notice: &notice,
         provenance: Some(cli::provenance()),
         stop: Some(cli::stop_flag()),
+        save_models: args.save_models,
     };
     let started = Instant::now();
     if let Some(shard) = args.shard {

@@ -162,7 +162,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
         args.length,
         training,
         outcome.final_metrics,
-    )?;
+    )?
+    .with_provenance(cli::provenance());
     file.save(&args.save)?;
 
     let mut out = String::new();

@@ -288,7 +288,7 @@ fn eval_refuses_bad_model_files() {
         v["schema"] = json!("rnnstudy.study/1")
     });
     f.edited("future.json", "rnn", |v| {
-        v["schema"] = json!("rnnstudy.model/2")
+        v["schema"] = json!("rnnstudy.model/9")
     });
     f.edited("no_schema.json", "rnn", |v| {
         v.as_object_mut().unwrap().remove("schema");
@@ -334,9 +334,12 @@ fn eval_refuses_bad_model_files() {
     );
     eval(
         "future.json",
-        "schema version 2 (`rnnstudy.model/2`) is not supported",
+        "schema version 9 (`rnnstudy.model/9`) is not supported",
     );
-    eval("future.json", "this build reads rnnstudy.model/1");
+    eval(
+        "future.json",
+        "this build reads rnnstudy.model/1, rnnstudy.model/2",
+    );
     eval("no_schema.json", "no `schema` field");
     eval("kind.json", "unknown model kind `transformer`");
     eval(
@@ -387,7 +390,7 @@ fn eval_refuses_bad_model_files() {
     );
     f.fails(
         &["predict", "--load", "future.json", "--x", "0.5"],
-        "schema version 2",
+        "schema version 9",
     );
 }
 

@@ -70,7 +70,11 @@ fn train_save_load_eval_reproduces_the_recorded_metrics_exactly() {
     ] {
         let save = format!("{model}.json");
         let file = train(d, model, &save, extra);
-        assert_eq!(file["schema"], "rnnstudy.model/1");
+        // Version 2: the file records where it comes from.
+        assert_eq!(file["schema"], "rnnstudy.model/2");
+        let p = &file["provenance"];
+        assert!(p["build"]["rustc"].as_str().is_some_and(|r| r.starts_with("rustc ")), "{p}");
+        assert!(p["command"][1] == "train" && p["started"].is_string(), "{p}");
         let recorded = &file["metrics"];
         let eval: Value =
             serde_json::from_str(&xtask(d, &["eval", "--load", &save, "--json"])).unwrap();
@@ -101,14 +105,18 @@ fn train_save_load_eval_reproduces_the_recorded_metrics_exactly() {
 fn training_twice_writes_the_same_file() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let a = train(d, "rnn", "a.json", &[]);
-    let b = train(d, "rnn", "b.json", &[]);
-    assert_eq!(
-        std::fs::read(d.join("a.json")).unwrap(),
-        std::fs::read(d.join("b.json")).unwrap()
-    );
+    // The same file but for its provenance (the command line and the time).
+    let without = |mut v: Value| {
+        v.as_object_mut().unwrap().remove("provenance");
+        v
+    };
+    let a = without(train(d, "rnn", "a.json", &[]));
+    let b = without(train(d, "rnn", "b.json", &[]));
     let c = train(d, "rnn", "c.json", &["--seed", "6"]);
-    assert_eq!(a, b);
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&b).unwrap()
+    );
     assert_ne!(a["params"], c["params"]);
 }
 

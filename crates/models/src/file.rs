@@ -11,6 +11,12 @@
 //!              "heldout_loss": 0.03}}
 //! ```
 //!
+//! Version 2 (`rnnstudy.model/2`, [`SCHEMA_IMPORTED`]) adds
+//! `training.imported` for a model imported from another framework
+//! ([`crate::torch`]) and `provenance` (the build, host, command line and
+//! time that wrote the file, [`ModelFile::with_provenance`]); a file with
+//! neither is written as version 1.
+//!
 //! [`ModelFile::load`] checks everything before a model is built from the
 //! file: its size, the schema and its version, that no field is unknown or
 //! missing (serde, the error naming the field's path), every training
@@ -28,14 +34,20 @@ use serde_json::Value;
 
 use crate::{Error, ModelKind, Result};
 
-/// The schema tag this build writes.
+/// The schema tag this build writes for a model it trained.
 pub const SCHEMA: &str = "rnnstudy.model/1";
+
+/// The schema tag of version 2: it adds `training.imported` (and
+/// `training.iters` = 0 with it) and `provenance`. Files with neither are
+/// written as [`SCHEMA`], so that builds that read only version 1 read
+/// them.
+pub const SCHEMA_IMPORTED: &str = "rnnstudy.model/2";
 
 /// The schema family: a tag is `rnnstudy.model/<version>`.
 const SCHEMA_FAMILY: &str = "rnnstudy.model/";
 
 /// The schema versions this build reads.
-pub const SUPPORTED_VERSIONS: &[u32] = &[1];
+pub const SUPPORTED_VERSIONS: &[u32] = &[1, 2];
 
 /// The largest model file read or written (512 MiB, as any data file).
 pub const MAX_FILE_BYTES: u64 = seqdata::io::MAX_FILE_BYTES;
@@ -71,10 +83,28 @@ pub struct Training {
     pub heldout_seed: u64,
     /// Held-out evaluation every this many iterations during training.
     pub eval_every: usize,
+    /// Where an imported model came from (`cargo xtask import`); absent for
+    /// a model rnnstudy trained. An imported model's other fields are not a
+    /// record of its training: `iters` is 0 and the rest are the kind's
+    /// `cargo xtask train` defaults; `heldout` and `heldout_seed` name the
+    /// set its metrics were measured on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<ImportedFrom>,
     /// Any other key: refused by [`Training::check`] (serde cannot deny
     /// unknown fields beside a flattened one).
     #[serde(flatten, skip_serializing)]
     pub unknown: BTreeMap<String, Value>,
+}
+
+/// Where an imported model came from: `training.imported` of a model file
+/// (schema version 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportedFrom {
+    /// The file format, `safetensors`.
+    pub format: String,
+    /// The file it was imported from, as named to the importer.
+    pub file: String,
 }
 
 impl Training {
@@ -101,6 +131,32 @@ impl Training {
             heldout: heldout.len(),
             heldout_seed,
             eval_every: schedule.eval_every,
+            imported: None,
+            unknown: BTreeMap::new(),
+        }
+    }
+
+    /// The record of a model of `kind` that rnnstudy did not train, imported
+    /// from `from` and measured on `heldout` (of seed `heldout_seed`):
+    /// `iters` 0, the seed 0, the kind's article optimiser and rates, no
+    /// clipping, the default pool size and evaluation interval (what `cargo
+    /// xtask train` would use), and `imported` set.
+    pub fn imported(
+        kind: ModelKind,
+        heldout: &Dataset,
+        heldout_seed: u64,
+        from: ImportedFrom,
+    ) -> Self {
+        Self {
+            seed: 0,
+            iters: 0,
+            optimizer: kind.info().article,
+            clip: None,
+            pool_size: seqdata::POOL_SIZE,
+            heldout: heldout.len(),
+            heldout_seed,
+            eval_every: Schedule::default().eval_every,
+            imported: Some(from),
             unknown: BTreeMap::new(),
         }
     }
@@ -116,10 +172,24 @@ impl Training {
         if let Some(k) = self.unknown.keys().next() {
             return Err(Error::Format(format!(
                 "unknown field `training.{k}`: expected seed, iters, optimizer, lr_io, lr_rec, \
-                 clip, pool_size, heldout, heldout_seed, eval_every"
+                 clip, pool_size, heldout, heldout_seed, eval_every, imported"
             )));
         }
-        if self.iters == 0 || self.iters > Schedule::MAX_ITERS {
+        if let Some(from) = &self.imported {
+            if from.format != "safetensors" {
+                return Err(Error::Format(format!(
+                    "`training.imported.format` = {:?}: the only format is \"safetensors\"",
+                    from.format
+                )));
+            }
+            if self.iters != 0 {
+                return bad(
+                    "iters",
+                    &self.iters,
+                    "an imported model (training.imported) has 0: rnnstudy did not train it",
+                );
+            }
+        } else if self.iters == 0 || self.iters > Schedule::MAX_ITERS {
             return bad(
                 "iters",
                 &self.iters,
@@ -149,7 +219,8 @@ impl Training {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelFile {
-    /// Always [`SCHEMA`] when written by this build.
+    /// [`SCHEMA`] when written by this build, or [`SCHEMA_IMPORTED`] for an
+    /// imported model (`training.imported`).
     pub schema: String,
     /// The model kind.
     pub model: ModelKind,
@@ -165,6 +236,10 @@ pub struct ModelFile {
     pub params: Value,
     /// Held-out metrics at the end of training.
     pub metrics: Metrics,
+    /// Where the file comes from (the build, host, command line and time
+    /// of the process that wrote it); version 2 only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<provenance::Provenance>,
 }
 
 /// The most bytes one parameter takes in a model file: the longest
@@ -187,11 +262,6 @@ pub fn check_saveable(kind: ModelKind, hidden: usize, length: usize) -> Result<(
 
 /// Checks the schema tag: a model file of a supported version.
 fn check_schema(json: &Value) -> Result<()> {
-    let supported = SUPPORTED_VERSIONS
-        .iter()
-        .map(|v| format!("{SCHEMA_FAMILY}{v}"))
-        .collect::<Vec<_>>()
-        .join(", ");
     let fail = |m: String| Err(Error::Format(m));
     let schema = match json.get("schema") {
         None => {
@@ -207,6 +277,17 @@ fn check_schema(json: &Value) -> Result<()> {
             ));
         }
     };
+    check_schema_tag(schema)
+}
+
+/// Checks a schema tag: `rnnstudy.model/<v>` of a version this build reads.
+pub(crate) fn check_schema_tag(schema: &str) -> Result<()> {
+    let supported = SUPPORTED_VERSIONS
+        .iter()
+        .map(|v| format!("{SCHEMA_FAMILY}{v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let fail = |m: String| Err(Error::Format(m));
     let Some(version) = schema.strip_prefix(SCHEMA_FAMILY) else {
         return fail(format!(
             "schema `{schema}` is not a model file's (expected {SCHEMA})"
@@ -258,15 +339,28 @@ impl ModelFile {
                 "the model has a parameter that is not a finite number: it cannot be saved".into(),
             ));
         }
+        let schema = match training.imported {
+            Some(_) => SCHEMA_IMPORTED,
+            None => SCHEMA,
+        };
         Ok(Self {
-            schema: SCHEMA.to_string(),
+            schema: schema.to_string(),
             model: kind,
             hidden: model.hidden(),
             length,
             training,
             params: model.params().to_json(),
             metrics,
+            provenance: None,
         })
+    }
+
+    /// The file with `provenance` recorded (written as version 2, which
+    /// adds it).
+    pub fn with_provenance(mut self, provenance: &provenance::Provenance) -> Self {
+        self.provenance = Some(provenance.clone());
+        self.schema = SCHEMA_IMPORTED.to_string();
+        self
     }
 
     /// Writes the file atomically (a temporary file, then a rename), as
@@ -360,6 +454,12 @@ impl ModelFile {
                 self.model
             ))
         })?;
+        if self.training.imported.is_some() && self.schema == SCHEMA {
+            return Err(Error::Format(format!(
+                "`training.imported` is not part of {SCHEMA}: an imported model's file has schema \
+                 {SCHEMA_IMPORTED}"
+            )));
+        }
         self.training.check(length)?;
         self.metrics
             .check(length)
@@ -378,6 +478,12 @@ impl ModelFile {
     pub fn describe(&self) -> String {
         let t = &self.training;
         let num = nncore::text::number;
+        if let Some(from) = &t.imported {
+            return format!(
+                "{} (hidden {}) imported from {} ({}), training length {}",
+                self.model, self.hidden, from.file, from.format, self.length
+            );
+        }
         let mut s = format!(
             "{} (hidden {}) trained at length {}, seed {}, {} iterations of {} lr {}/{}",
             self.model,
@@ -417,6 +523,7 @@ mod tests {
             heldout: 20,
             heldout_seed: 3,
             eval_every: 5,
+            imported: None,
             unknown: BTreeMap::new(),
         };
         let metrics = Metrics {
@@ -463,8 +570,8 @@ mod tests {
         let cases: Vec<(Value, Edit, &str)> = vec![
             (
                 good.clone(),
-                |v| v["schema"] = "rnnstudy.model/2".into(),
-                "version 2",
+                |v| v["schema"] = "rnnstudy.model/9".into(),
+                "version 9",
             ),
             (
                 good.clone(),
@@ -541,6 +648,37 @@ mod tests {
                 good.clone(),
                 |v| v["training"] = 3.into(),
                 "`training`: invalid type: integer `3`, expected",
+            ),
+            (
+                good.clone(),
+                |v| v["training"]["iters"] = 0.into(),
+                "`training.iters` = 0 is out of range",
+            ),
+            (
+                good.clone(),
+                |v| {
+                    v["training"]["imported"] =
+                        serde_json::json!({"format": "safetensors", "file": "m.safetensors"})
+                },
+                "`training.imported` is not part of rnnstudy.model/1",
+            ),
+            (
+                good.clone(),
+                |v| {
+                    v["schema"] = "rnnstudy.model/2".into();
+                    v["training"]["imported"] =
+                        serde_json::json!({"format": "safetensors", "file": "m.safetensors"})
+                },
+                "an imported model (training.imported) has 0",
+            ),
+            (
+                good.clone(),
+                |v| {
+                    v["schema"] = "rnnstudy.model/2".into();
+                    v["training"]["iters"] = 0.into();
+                    v["training"]["imported"] = serde_json::json!({"format": "onnx", "file": "m"})
+                },
+                "`training.imported.format` = \"onnx\"",
             ),
             (
                 good.clone(),

@@ -4,8 +4,13 @@
 //!   says how to build it, load it, what the article trains it with and what
 //!   one training iteration costs. [`ModelKind`] is a handle on a row;
 //!   everything that lists kinds iterates [`ModelKind::all`].
-//! - [`ModelFile`] is the versioned model file (`rnnstudy.model/1`): save,
-//!   load, and every field checked with errors that name it.
+//! - [`ModelFile`] is the versioned model file (`rnnstudy.model/1`; `/2`
+//!   for an imported model): save, load, and every field checked with
+//!   errors that name it.
+//! - [`torch`] writes a model file's weights in PyTorch's layout
+//!   (safetensors: the tensors of `nn.RNN` / `nn.GRU` / `nn.LSTM` +
+//!   `nn.Linear`, or two `nn.Linear`) and reads them back, each kind's
+//!   mapping being its registry row's [`KindInfo::torch`].
 //!
 //! ```
 //! use models::{ModelFile, ModelKind, Training};
@@ -37,10 +42,11 @@
 
 mod file;
 mod registry;
+pub mod torch;
 
 pub use file::{
-    MAX_FILE_BYTES, MAX_HELDOUT, MAX_HIDDEN, MAX_LENGTH, ModelFile, SCHEMA, SUPPORTED_VERSIONS,
-    Training, check_saveable,
+    ImportedFrom, MAX_FILE_BYTES, MAX_HELDOUT, MAX_HIDDEN, MAX_LENGTH, ModelFile, SCHEMA,
+    SCHEMA_IMPORTED, SUPPORTED_VERSIONS, Training, check_saveable,
 };
 pub use registry::{BuildFn, FromJsonFn, KINDS, KindInfo, ModelKind, SizeFn, ZerosFn};
 

@@ -9,6 +9,7 @@ use nncore::{OptimizerSpec, SequenceModel};
 use rand::RngCore;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::torch::{TorchLayout, TorchMap, TorchTensor};
 use crate::{Error, Result};
 
 /// A freshly initialised model: `(hidden, length, rng) → model`.
@@ -44,6 +45,10 @@ pub struct KindInfo {
     /// Multiply-adds of one training iteration (forward and backward), the
     /// cost model that orders and balances a study's runs.
     pub train_macs: SizeFn,
+    /// The kind as PyTorch modules: every tensor's name and which of our
+    /// parameter blocks it holds, transposed or not ([`crate::torch`]:
+    /// `cargo xtask export --format safetensors` and `cargo xtask import`).
+    pub torch: TorchLayout,
 }
 
 /// The article's SGD rates for the recurrent models: 0.1 (input/output) and
@@ -76,6 +81,43 @@ fn recurrent_json<C: rnn::Cell + 'static>(
     Ok(Box::new(rnn::Recurrent::from_json(json, |h| Ok(cell(h)))?))
 }
 
+/// A tensor of a [`TorchLayout`] (a `const fn` so that the layouts are
+/// `static` tables).
+const fn tensor(name: &'static str, param: &'static str, map: TorchMap) -> TorchTensor {
+    TorchTensor { name, param, map }
+}
+
+/// The Elman cell as `nn.RNN` (one bias `b` where PyTorch has two: exported
+/// as `bias_ih_l0`, with zeros as `bias_hh_l0`) and the head as
+/// `nn.Linear(H, 1)`.
+const ELMAN_TORCH: &[TorchTensor] = &[
+    tensor("rnn.weight_ih_l0", "W_in", TorchMap::Transposed),
+    tensor("rnn.weight_hh_l0", "W", TorchMap::Transposed),
+    tensor("rnn.bias_ih_l0", "b", TorchMap::Same),
+    tensor("rnn.bias_hh_l0", "b", TorchMap::ExtraBias),
+    tensor("head.weight", "W_out", TorchMap::Transposed),
+    tensor("head.bias", "b_out", TorchMap::Same),
+];
+
+/// A gated cell as `nn.GRU` / `nn.LSTM` (the same gate order, both biases)
+/// and the head as `nn.Linear(H, 1)`.
+const GATED_TORCH: &[TorchTensor] = &[
+    tensor("rnn.weight_ih_l0", "W_ih", TorchMap::Transposed),
+    tensor("rnn.weight_hh_l0", "W_hh", TorchMap::Transposed),
+    tensor("rnn.bias_ih_l0", "b_ih", TorchMap::Same),
+    tensor("rnn.bias_hh_l0", "b_hh", TorchMap::Same),
+    tensor("head.weight", "W_out", TorchMap::Transposed),
+    tensor("head.bias", "b_out", TorchMap::Same),
+];
+
+/// The MLP as two `nn.Linear`: `hidden` (L → H) and `head` (H → L).
+const MLP_TORCH: &[TorchTensor] = &[
+    tensor("hidden.weight", "W1", TorchMap::Transposed),
+    tensor("hidden.bias", "b1", TorchMap::Same),
+    tensor("head.weight", "W2", TorchMap::Transposed),
+    tensor("head.bias", "b2", TorchMap::Same),
+];
+
 /// The MLP's configuration for `hidden` units and `length`.
 fn mlp(hidden: usize, length: usize) -> dnn::MlpConfig {
     dnn::MlpConfig { length, hidden }
@@ -93,6 +135,12 @@ pub static KINDS: &[KindInfo] = &[
         from_json: |j| recurrent_json(j, rnn::Elman::article),
         param_count: |h, _| h + h * h + h + h + 1,
         train_macs: |h, l| 3 * l * h * h,
+        torch: TorchLayout {
+            modules: "rnn = nn.RNN(1, H, nonlinearity=\"tanh\"); head = nn.Linear(H, 1); \
+                      y = sigmoid(head(rnn(x)[0]))",
+            tensors: ELMAN_TORCH,
+            hidden_from: ("head.weight", 1),
+        },
     },
     KindInfo {
         name: "dnn",
@@ -104,6 +152,12 @@ pub static KINDS: &[KindInfo] = &[
         from_json: |j| Ok(Box::new(dnn::Mlp::from_json(j)?)),
         param_count: |h, l| 2 * l * h + h + l,
         train_macs: |h, l| 6 * l * h,
+        torch: TorchLayout {
+            modules: "hidden = nn.Linear(L, H); head = nn.Linear(H, L); \
+                      y = sigmoid(head(relu(hidden(x))))",
+            tensors: MLP_TORCH,
+            hidden_from: ("hidden.bias", 0),
+        },
     },
     KindInfo {
         name: "irnn",
@@ -115,6 +169,12 @@ pub static KINDS: &[KindInfo] = &[
         from_json: |j| recurrent_json(j, rnn::Elman::irnn),
         param_count: |h, _| h + h * h + h + h + 1,
         train_macs: |h, l| 3 * l * h * h,
+        torch: TorchLayout {
+            modules: "rnn = nn.RNN(1, H, nonlinearity=\"relu\"); head = nn.Linear(H, 1); \
+                      y = sigmoid(head(rnn(x)[0]))",
+            tensors: ELMAN_TORCH,
+            hidden_from: ("head.weight", 1),
+        },
     },
     KindInfo {
         name: "gru",
@@ -126,6 +186,11 @@ pub static KINDS: &[KindInfo] = &[
         from_json: |j| recurrent_json(j, rnn::GruCell::new),
         param_count: |h, _| gated_params(3, h),
         train_macs: |h, l| 9 * l * h * h,
+        torch: TorchLayout {
+            modules: "rnn = nn.GRU(1, H); head = nn.Linear(H, 1); y = sigmoid(head(rnn(x)[0]))",
+            tensors: GATED_TORCH,
+            hidden_from: ("head.weight", 1),
+        },
     },
     KindInfo {
         name: "lstm",
@@ -137,6 +202,11 @@ pub static KINDS: &[KindInfo] = &[
         from_json: |j| recurrent_json(j, rnn::LstmCell::new),
         param_count: |h, _| gated_params(4, h),
         train_macs: |h, l| 12 * l * h * h,
+        torch: TorchLayout {
+            modules: "rnn = nn.LSTM(1, H); head = nn.Linear(H, 1); y = sigmoid(head(rnn(x)[0]))",
+            tensors: GATED_TORCH,
+            hidden_from: ("head.weight", 1),
+        },
     },
 ];
 

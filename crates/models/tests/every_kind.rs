@@ -63,6 +63,51 @@ fn batch_prediction_matches_one_at_a_time() {
 
 /// Building twice from one seed gives the same bits; the kind, the hidden
 /// size and the parameter count are what the registry says.
+/// The registry's PyTorch layout of each kind holds every parameter block
+/// once: each block by exactly one tensor that carries it (same or
+/// transposed), an extra bias only beside one, names unique, the hidden
+/// size read from a tensor of the layout, and export → import the same
+/// bits (`models::torch`).
+#[test]
+fn torch_layouts_cover_every_parameter_once() {
+    use models::torch::TorchMap;
+    for kind in ModelKind::all() {
+        let layout = &kind.info().torch;
+        let m = model(kind, 3, 4, 5);
+        let specs = m.params().specs();
+        for s in specs {
+            let holders: Vec<_> = layout
+                .tensors
+                .iter()
+                .filter(|t| t.param == s.name && t.map != TorchMap::ExtraBias)
+                .collect();
+            assert_eq!(holders.len(), 1, "{kind}: `{}` held by {holders:?}", s.name);
+        }
+        for t in layout.tensors {
+            assert!(
+                specs.iter().any(|s| s.name == t.param),
+                "{kind}: `{}` maps to `{}`, not a parameter",
+                t.name,
+                t.param
+            );
+            if t.map == TorchMap::ExtraBias {
+                let spec = specs.iter().find(|s| s.name == t.param).unwrap();
+                assert_eq!(spec.shape.len(), 1, "{kind}: an extra bias of a matrix");
+            }
+            let same_name = layout.tensors.iter().filter(|u| u.name == t.name).count();
+            assert_eq!(same_name, 1, "{kind}: `{}` twice", t.name);
+        }
+        assert!(
+            layout
+                .tensors
+                .iter()
+                .any(|t| t.name == layout.hidden_from.0),
+            "{kind}"
+        );
+        assert!(!layout.modules.is_empty());
+    }
+}
+
 #[test]
 fn builds_are_reproducible_and_match_the_registry() {
     for kind in ModelKind::all() {

@@ -611,7 +611,11 @@ impl ReportDir {
             .collect();
         // Of the whole plan: the runs of other shards sharing the folder are
         // no strangers.
-        let names: BTreeSet<String> = study.jobs().iter().map(Job::file_name).collect();
+        let names: BTreeSet<String> = study
+            .jobs()
+            .iter()
+            .flat_map(|j| [j.file_name(), j.model_file_name()])
+            .collect();
         for path in list(&self.runs()).unwrap_or_default() {
             let name = path.file_name().unwrap_or_default().to_string_lossy();
             if path.extension().is_some_and(|e| e == "json") && !names.contains(name.as_ref()) {

@@ -62,7 +62,7 @@ pub use report::{
     ARITHMETIC_VERSION, RunInputs, RunReport, SCHEMA, StudyReport, SummaryRow, Timing,
     ci95_half_width, mean_std, run_file_name, summarise, t975,
 };
-pub use run::{RunOptions, run, run_report, run_shard, train_job};
+pub use run::{RunOptions, model_file, run, run_report, run_shard, train_job};
 pub use shard::{Shard, build_id, merge};
 
 /// What can go wrong defining or running a study.

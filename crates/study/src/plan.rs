@@ -80,6 +80,14 @@ impl Job {
     pub fn file_name(&self) -> String {
         crate::report::run_file_name(&self.variant.label(), self.length, self.seed)
     }
+
+    /// `<variant>_L<length>_seed<seed>.model.json`: the trained model's file
+    /// in `runs/`, beside the run's (`study --save-models`).
+    pub fn model_file_name(&self) -> String {
+        let run = self.file_name();
+        let stem = run.strip_suffix(".json").unwrap_or(&run);
+        format!("{stem}.model.json")
+    }
 }
 
 impl Study {

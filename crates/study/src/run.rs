@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use models::{ModelFile, Training};
 use nncore::{Observer, Outcome, SequenceModel, Trainer, fit};
 use seqdata::{AlternatingSign, Dataset, Stream, seeded_rng};
 
@@ -45,6 +46,12 @@ pub struct RunOptions<'a> {
     /// their next iteration, finished runs stay in `runs/`, and the study
     /// returns [`Error::Interrupted`].
     pub stop: Option<&'a AtomicBool>,
+    /// Keep every trained model: a model file (`models::ModelFile`) per run,
+    /// `runs/<run>.model.json` beside `runs/<run>.json`, written before it
+    /// (a diverged run has none: its parameters are not finite numbers). A
+    /// finished run whose model file is missing or does not match it is
+    /// trained again (to the same bits) to write one.
+    pub save_models: bool,
 }
 
 impl Default for RunOptions<'_> {
@@ -58,6 +65,7 @@ impl Default for RunOptions<'_> {
             notice: &|_| {},
             provenance: None,
             stop: None,
+            save_models: false,
         }
     }
 }
@@ -128,6 +136,49 @@ pub fn run_report(job: &Job, study: &Study, outcome: Outcome) -> RunReport {
         grad_flow: (!outcome.grad_flow.is_empty()).then_some(outcome.grad_flow),
         grad_flow_last: (!outcome.grad_flow_last.is_empty()).then_some(outcome.grad_flow_last),
     }
+}
+
+/// The model file of a trained `job` of `study`: the run's seed, iterations,
+/// optimiser, clipping, pool, held-out set and schedule, and its final
+/// metrics, so that `cargo xtask eval --load` reproduces them.
+pub fn model_file(
+    job: &Job,
+    study: &Study,
+    heldout: &Dataset,
+    outcome: &Outcome,
+    model: &dyn SequenceModel,
+) -> Result<ModelFile> {
+    let v = job.variant;
+    let training = Training::new(
+        job.seed,
+        outcome.iters,
+        v.optimizer,
+        v.clip,
+        study.pool_size,
+        heldout,
+        study.heldout_seed,
+        &study.schedule,
+    );
+    Ok(ModelFile::new(
+        model,
+        v.model,
+        job.length,
+        training,
+        outcome.final_metrics.clone(),
+    )?)
+}
+
+/// Whether the model file at `path` reads back and is `run`'s model: the
+/// same kind, hidden size, length, seed, iterations and final metrics.
+pub(crate) fn model_file_matches(path: &std::path::Path, run: &RunReport) -> bool {
+    ModelFile::load(path).is_ok_and(|(f, _)| {
+        f.model == run.settings.model
+            && f.hidden == run.settings.hidden
+            && f.length == run.length
+            && f.training.seed == run.seed
+            && f.training.iters == run.iters
+            && f.metrics == run.final_metrics
+    })
 }
 
 /// Tells a progress callback the iterations a run has done, and stops the
@@ -242,7 +293,7 @@ fn execute(
     shard: Option<Shard>,
 ) -> Result<Vec<RunReport>> {
     let build = build_id();
-    let (done, skipped) = dir.finished_runs(study, jobs, &build);
+    let (mut done, skipped) = dir.finished_runs(study, jobs, &build);
     let (foreign, mismatched): (Vec<_>, Vec<_>) = skipped.into_iter().partition(|s| s.foreign);
     if !mismatched.is_empty() && options.mismatched == Mismatched::Refuse {
         return Err(Error::Mismatched {
@@ -254,6 +305,21 @@ fn execute(
     }
     for s in &foreign {
         (options.notice)(&s.to_string());
+    }
+    if options.save_models {
+        for (job, d) in jobs.iter().zip(&mut done) {
+            let path = dir.runs().join(job.model_file_name());
+            if d.as_ref()
+                .is_some_and(|r| !r.diverged && !model_file_matches(&path, r))
+            {
+                (options.notice)(&format!(
+                    "{} has no matching model file {}; training it again to save one",
+                    dir.runs().join(job.file_name()).display(),
+                    path.display()
+                ));
+                *d = None;
+            }
+        }
     }
     for _ in done.iter().flatten() {
         (options.progress)(study.schedule.iters as u64);
@@ -299,10 +365,22 @@ fn execute(
                 &heldout[&job.length],
                 &mut progress,
             )
-            .map(|(outcome, _)| RunReport {
-                shard,
-                made_by: options.provenance.map(|p| p.build.clone()),
-                ..run_report(job, study, outcome)
+            .and_then(|(outcome, model)| {
+                // The model first: a run file then means its model file is
+                // there too (unless the run diverged).
+                if options.save_models && outcome.diverged_at.is_none() {
+                    let mut file =
+                        model_file(job, study, &heldout[&job.length], &outcome, model.as_ref())?;
+                    if let Some(p) = options.provenance {
+                        file = file.with_provenance(p);
+                    }
+                    file.save(&dir.runs().join(job.model_file_name()))?;
+                }
+                Ok(RunReport {
+                    shard,
+                    made_by: options.provenance.map(|p| p.build.clone()),
+                    ..run_report(job, study, outcome)
+                })
             })
             .map_err(|e| {
                 e.context(format!(

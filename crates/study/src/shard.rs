@@ -14,7 +14,7 @@ use crate::config::{Study, differences};
 use crate::folder::{self, LockMode, ReportDir, STUDY_FILE};
 use crate::plan::Job;
 use crate::report::{RunReport, StudyReport};
-use crate::run::{gather_runs, heldout_sets};
+use crate::run::{gather_runs, heldout_sets, model_file_matches};
 use crate::{Error, Result};
 
 /// Shard `index` of `count` (0-based: `0/4` … `3/4`).
@@ -199,6 +199,14 @@ pub fn merge(
             if path.extension().is_none_or(|e| e != "json") {
                 continue;
             }
+            // A run's model file (`--save-models`) goes with its run, below.
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if jobs.iter().any(|j| j.model_file_name() == name) {
+                continue;
+            }
             let run = RunReport::read(&path).map_err(|e| {
                 Error::Merge(format!(
                     "{e}; rerun its shard, or remove it and merge with --allow-partial"
@@ -229,6 +237,8 @@ pub fn merge(
         )));
     }
     let mut found: Vec<Option<RunReport>> = vec![None; jobs.len()];
+    // The model file beside each run kept, if there is one.
+    let mut models: Vec<Option<PathBuf>> = vec![None; jobs.len()];
     for (path, i, run) in read {
         let problems = run.problems(&jobs[i], &study, &run.build);
         if !problems.is_empty() {
@@ -240,6 +250,18 @@ pub fn merge(
             )));
         }
         if found[i].is_none() {
+            let model = path.with_file_name(jobs[i].model_file_name());
+            if model.exists() {
+                if !model_file_matches(&model, &run) {
+                    return Err(Error::Merge(format!(
+                        "{} is not the model of its run file {}; rerun its shard, or remove the \
+                         model file",
+                        model.display(),
+                        path.display()
+                    )));
+                }
+                models[i] = Some(model);
+            }
             found[i] = Some(run);
         }
     }
@@ -272,6 +294,17 @@ pub fn merge(
     );
     for r in &report.runs {
         out.write_json(&format!("runs/{}", r.file_name()), r)?;
+    }
+    for (job, model) in jobs.iter().zip(&models) {
+        let Some(src) = model else { continue };
+        let name = job.model_file_name();
+        if src.parent().and_then(|p| p.canonicalize().ok()) != out.runs().canonicalize().ok() {
+            let bytes = std::fs::read(src).map_err(|e| Error::Folder {
+                path: src.clone(),
+                problem: format!("cannot read the model file ({e})"),
+            })?;
+            out.write(&format!("runs/{name}"), &bytes)?;
+        }
     }
     out.write_report(&report)?;
     Ok(report)
