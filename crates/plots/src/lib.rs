@@ -1,7 +1,8 @@
 //! The study's SVG plots (docs/SPEC.md §6): held-out accuracy against iteration
 //! for each length, final accuracy against length, accuracy at each position
-//! at the end of training, the gradient flow `‖∂E/∂h_t‖` over time steps and
-//! the largest singular value of the recurrent matrix over training. Every
+//! at the end of training, the gradient flow of the last step's error
+//! `‖∂E_{L−1}/∂h_t‖` over time steps and the largest singular value of the
+//! recurrent matrix over training. Every
 //! plot groups and colours the runs by variant (the label of its model and
 //! training settings, e.g. `rnn clip 1`), in the configuration's order.
 //!
@@ -52,10 +53,18 @@ impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for Error
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Canvas size in pixels.
+/// Canvas size in pixels (a header of more than one title and one subtitle
+/// line, or a legend on the right, enlarges it so that the chart keeps its
+/// size).
 const SIZE: (u32, u32) = (960, 560);
-/// Height of the title block above the chart.
+/// Height of the title block above the chart: one title and one subtitle
+/// line.
 const HEADER_H: u32 = 62;
+/// Pixels kept free left and right of the title and subtitle lines.
+const HEADER_MARGIN: f64 = 12.0;
+/// Line heights in the header, in pixels.
+const TITLE_LINE_H: i32 = 28;
+const SUBTITLE_LINE_H: i32 = 21;
 /// The variants' colours, by index in the configuration (Tableau 10 without
 /// its grey, which the baseline uses); they repeat after nine variants.
 const PALETTE: [RGBColor; 9] = [
@@ -83,6 +92,10 @@ const LEGEND_PT: f64 = 20.0;
 /// Legend geometry: inner margin, and width of the symbol column.
 const LEGEND_MARGIN: i32 = 10;
 const LEGEND_SYMBOL_W: i32 = 34;
+/// The gradient flow of the last step's error, `‖∂E_{L−1}/∂h_t‖`, as text
+/// (SVG text has no subscripts; `ₜ` is U+209C, and there is no subscript
+/// capital L).
+const GRAD_FLOW_LAST: &str = "‖∂E(L−1)/∂hₜ‖";
 /// Gradient-flow plots show at most this many decades below the highest
 /// mean norm.
 const GRAD_FLOW_DECADES: f64 = 30.0;
@@ -434,7 +447,7 @@ fn per_position(report: &StudyReport, l: usize) -> Result<String> {
     })
 }
 
-/// `‖∂E/∂h_t‖` against time step `t` at length `l`, on a log10 axis: per
+/// `‖∂E_{L−1}/∂h_t‖` against time step `t` at length `l`, on a log10 axis: per
 /// variant the geometric mean over seeds of the curve measured at the end of
 /// training (solid) and before training (dashed). Norms that are not finite
 /// and positive are skipped (the legend counts them); a run that diverged
@@ -443,9 +456,10 @@ fn per_position(report: &StudyReport, l: usize) -> Result<String> {
 /// drawn on a dotted floor line.
 fn grad_flow(report: &StudyReport, l: usize) -> Result<String> {
     let seeds = seeds_phrase(report);
-    let title = format!("Gradient flow ‖∂E_L−1/∂h_t‖, L = {l} (geometric mean over {seeds})");
+    let title = format!("Gradient flow {GRAD_FLOW_LAST}, L = {l} ({seeds})");
     let subtitle = format!(
-        "the last step's error, traced back; mean over {} held-out sequences; vanishing: decay from the last step back; exploding: growth",
+        "E(L−1): the last step's error; geometric mean over seeds, each over {} held-out sequences\n\
+         vanishing: decays from t = L−1 back to t = 0; exploding: grows",
         report.config.schedule.grad_flow_batch
     );
     struct Flow {
@@ -529,7 +543,8 @@ fn grad_flow(report: &StudyReport, l: usize) -> Result<String> {
     let highest = logs().fold(f64::NEG_INFINITY, f64::max);
     let floor = (highest - GRAD_FLOW_DECADES).floor();
     let cut = logs().any(|v| v < floor);
-    let y = log_axis(logs().map(|v| v.max(floor)), "‖∂E_L−1/∂h_t‖ (log scale)");
+    let desc = format!("{GRAD_FLOW_LAST} (log scale)");
+    let y = log_axis(logs().map(|v| v.max(floor)), &desc);
 
     render(&title, &subtitle, |body, at| {
         let mut chart = build_chart(body, &x, &y, at)?;
@@ -651,7 +666,7 @@ fn spectral_norm(report: &StudyReport, l: usize) -> Result<String> {
         let logs = [lowest.log10(), highest.log10()];
         log_axis(logs, "largest singular value (log scale)")
     } else {
-        linear_axis(lowest, highest, "largest singular value of W or W_hh")
+        linear_axis(lowest, highest, "largest singular value of W or Wₕₕ")
     };
     let one = scale(1.0);
 
@@ -667,7 +682,7 @@ fn spectral_norm(report: &StudyReport, l: usize) -> Result<String> {
         }
         let mut legend = Legend::default();
         legend.variants(report, bands.iter().map(|(v, _)| v.as_str()), true, false);
-        legend.baseline("σ_max = 1".to_owned());
+        legend.baseline("σₘₐₓ = 1".to_owned());
         draw_legend(&chart, body, &legend, &occupied, at)
     })
 }
@@ -920,29 +935,38 @@ fn superscript(k: i32) -> String {
 }
 
 /// Where a legend goes: inside the plotting area (in the corner or side
-/// that hides the least), or in a column of this many pixels right of it.
+/// that hides the least), or in a column right of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LegendAt {
     /// Inside the plotting area.
     Inside,
-    /// Right of it, in a column this wide.
-    Right(i32),
+    /// Right of it, in a column this wide, for a legend this high.
+    Right {
+        /// The legend's width in pixels.
+        width: i32,
+        /// Its height in pixels.
+        height: i32,
+    },
 }
 
 /// What a legend drawn inside the plotting area hid: sampled pixels of the
-/// data (one every 3 pixels along each line), and its width.
+/// data (one every 3 pixels along each line; `usize::MAX` if it does not fit
+/// there), and its size.
 #[derive(Debug, Clone, Copy, Default)]
 struct LegendFit {
     /// Samples of the data under the legend (and a 4-pixel rim).
     hidden: usize,
     /// The legend's width in pixels.
     width: i32,
+    /// Its height in pixels.
+    height: i32,
 }
 
 /// Draws the title block and hands the rest of the canvas to `draw`, with
 /// the legend inside the plotting area; if it would hide more than
 /// [`LEGEND_HIDES_AT_MOST`] samples of the data there, draws it again on a
-/// canvas widened by a column for the legend on the right.
+/// canvas widened by a column for the legend on the right. Title and
+/// subtitle are wrapped to the canvas's width ([`wrap`]).
 fn render(
     title: &str,
     subtitle: &str,
@@ -952,7 +976,11 @@ fn render(
     if fit.hidden <= LEGEND_HIDES_AT_MOST {
         return Ok(svg);
     }
-    let (svg, _) = render_once(title, subtitle, &draw, LegendAt::Right(fit.width))?;
+    let right = LegendAt::Right {
+        width: fit.width,
+        height: fit.height,
+    };
+    let (svg, _) = render_once(title, subtitle, &draw, right)?;
     Ok(svg)
 }
 
@@ -966,16 +994,28 @@ fn render_once(
     let mut svg = String::new();
     let fit;
     {
-        // A legend on the right widens the canvas, so that the chart keeps
-        // its size.
-        let extra = match at {
-            LegendAt::Inside => 0,
-            LegendAt::Right(_) => (right_margin(at) - right_margin(LegendAt::Inside)) as u32,
+        // A legend on the right widens the canvas (and heightens it if it
+        // is taller than the chart), so that the chart keeps its size.
+        let (extra_w, legend_h) = match at {
+            LegendAt::Inside => (0, 0),
+            LegendAt::Right { height, .. } => (
+                (right_margin(at) - right_margin(LegendAt::Inside)) as u32,
+                height,
+            ),
         };
-        let size = (SIZE.0 + extra, SIZE.1);
+        let width = SIZE.0 + extra_w;
+        let max_w = f64::from(width) - 2.0 * HEADER_MARGIN;
+        let titles = wrap(title, svg_px(TITLE_PT), true, max_w);
+        let subtitles = wrap(subtitle, svg_px(SUBTITLE_PT), false, max_w);
+        let sub_top = 8 + TITLE_LINE_H * titles.len() as i32 + 4;
+        let header_h = (sub_top + SUBTITLE_LINE_H * subtitles.len() as i32 + 1) as u32;
+        // The legend starts at the chart's top margin, and needs a few
+        // pixels below.
+        let body_h = (SIZE.1 - HEADER_H).max(legend_h as u32 + CHART_TOP + 8);
+        let size = (width, header_h + body_h);
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         root.fill(&WHITE)?;
-        let (header, body) = root.split_vertically(HEADER_H);
+        let (header, body) = root.split_vertically(header_h);
         let centre = size.0 as i32 / 2;
         let top = Pos::new(HPos::Center, VPos::Top);
         let title_style = (FONT, TITLE_PT)
@@ -983,23 +1023,32 @@ fn render_once(
             .style(FontStyle::Bold)
             .color(&BLACK)
             .pos(top);
-        header.draw(&Text::new(title, (centre, 8), title_style))?;
+        for (i, line) in titles.iter().enumerate() {
+            let y = 8 + TITLE_LINE_H * i as i32;
+            header.draw(&Text::new(line.as_str(), (centre, y), title_style.clone()))?;
+        }
         let sub_style = (FONT, SUBTITLE_PT)
             .into_font()
             .color(&RGBColor(80, 80, 80))
             .pos(top);
-        header.draw(&Text::new(subtitle, (centre, 40), sub_style))?;
+        for (i, line) in subtitles.iter().enumerate() {
+            let y = sub_top + SUBTITLE_LINE_H * i as i32;
+            header.draw(&Text::new(line.as_str(), (centre, y), sub_style.clone()))?;
+        }
         fit = draw(&body, at)?;
         root.present()?;
     }
     Ok((svg, fit))
 }
 
+/// The chart's margin above the plotting area.
+const CHART_TOP: u32 = 6;
+
 /// The chart's margin on the right: room for the legend if it goes there.
 fn right_margin(at: LegendAt) -> i32 {
     match at {
         LegendAt::Inside => 30,
-        LegendAt::Right(w) => w + 2 * LEGEND_GAP,
+        LegendAt::Right { width, .. } => width + 2 * LEGEND_GAP,
     }
 }
 
@@ -1013,7 +1062,7 @@ fn build_chart<'a, 'b>(
 ) -> Result<Chart<'a, 'b>> {
     let right = right_margin(at);
     let mut chart = ChartBuilder::on(body)
-        .margin_top(6)
+        .margin_top(CHART_TOP)
         .margin_left(14)
         .margin_right(right)
         .margin_bottom(10)
@@ -1181,12 +1230,12 @@ fn draw_legend(
         return Ok(LegendFit::default());
     }
     let font = (FONT, LEGEND_PT).into_font();
-    let mut text_w = 0;
-    for (label, _) in entries {
-        text_w = text_w.max(body.estimate_text_size(label, &font.clone().into())?.0 as i32);
-    }
-    // Slack for viewer fonts wider than plotters' estimate.
-    let w = text_w + text_w / 8 + LEGEND_SYMBOL_W + 2 * LEGEND_MARGIN;
+    let text_w = entries
+        .iter()
+        .map(|(label, _)| text_width(label, svg_px(LEGEND_PT), false))
+        .fold(0.0, f64::max)
+        .ceil() as i32;
+    let w = text_w + LEGEND_SYMBOL_W + 2 * LEGEND_MARGIN;
     let row_h = (LEGEND_PT * 1.25) as i32;
     let h = (entries.len() as i32 - 1) * row_h + LEGEND_PT as i32 + 2 * LEGEND_MARGIN;
     let (xr, yr) = chart.plotting_area().get_pixel_range();
@@ -1238,13 +1287,20 @@ fn draw_legend(
         .into_iter()
         .min_by_key(hidden)
         .unwrap_or(candidates[0]);
+    // Too big for the plotting area: it goes right of it.
+    let fits_inside = w + 10 <= area_w && h + 10 <= area_h;
     let fit = LegendFit {
-        hidden: hidden(&best),
+        hidden: if fits_inside {
+            hidden(&best)
+        } else {
+            usize::MAX
+        },
         width: w,
+        height: h,
     };
     let (x0, y0) = match at {
         LegendAt::Inside => best,
-        LegendAt::Right(_) => (xr.end + LEGEND_GAP, yr.start),
+        LegendAt::Right { .. } => (xr.end + LEGEND_GAP, yr.start),
     };
 
     // The body's own coordinates.
@@ -1371,6 +1427,81 @@ fn seeds_phrase(report: &StudyReport) -> String {
         1 => "1 seed".to_owned(),
         n => format!("{n} seeds"),
     }
+}
+
+/// The `font-size` in the SVG of a plotters font size.
+fn svg_px(plotters_size: f64) -> f64 {
+    plotters_size / 1.24
+}
+
+/// A bound on the width in pixels of `text` drawn at `px` pixels (the SVG's
+/// `font-size`) in the viewer's sans-serif font: per character at least its
+/// advance in DejaVu Sans (the widest of the common sans-serif fonts; Arial,
+/// Helvetica and Liberation Sans are narrower), bold 12 % wider (at least
+/// DejaVu Sans Bold's). Plotters' own estimate counts UTF-8 bytes, 0.56 em
+/// each, which is too little for bold text and capitals.
+fn text_width(text: &str, px: f64, bold: bool) -> f64 {
+    let em: f64 = text
+        .chars()
+        .map(|c| match c {
+            ' ' | '.' | ',' | ':' | ';' | '\'' | '!' | '|' | '(' | ')' | '[' | ']' | '/' | '\\'
+            | '-' | 'f' | 'i' | 'j' | 'l' | 'r' | 't' | 'I' | 'J' => 0.45,
+            'm' | 'w' | 'M' | 'W' | '%' | '@' => 1.0,
+            'A'..='Z' => 0.8,
+            'a'..='z' | '0'..='9' => 0.65,
+            'ₘ' => 0.7,
+            '‖' | '·' | '–' | '⁰'..='⁹' | '¹' | '²' | '³' | '⁻' | '₀'..='ₜ' => {
+                0.55
+            }
+            '∂' => 0.6,
+            'σ' => 0.8,
+            c if c.is_ascii() => 0.85,
+            _ => 1.0,
+        })
+        .sum();
+    em * px * if bold { 1.12 } else { 1.0 }
+}
+
+/// `text` in lines no wider than `max_w` pixels ([`text_width`]): a new
+/// line at each `\n`, and within a line a break after a "; " if one fits,
+/// else after a ", ", else at a space; a word wider than `max_w` stays whole
+/// on its line.
+fn wrap(text: &str, px: f64, bold: bool, max_w: f64) -> Vec<String> {
+    text.lines()
+        .flat_map(|line| wrap_line(line, px, bold, max_w))
+        .collect()
+}
+
+/// One line of [`wrap`].
+fn wrap_line(text: &str, px: f64, bold: bool, max_w: f64) -> Vec<String> {
+    let fits = |t: &str| text_width(t, px, bold) <= max_w;
+    let mut lines = Vec::new();
+    let mut rest = text.trim();
+    'lines: while !fits(rest) {
+        for sep in ["; ", ", ", " "] {
+            let keep = sep.trim_end().len();
+            let cut = rest
+                .match_indices(sep)
+                .map(|(i, _)| i)
+                .filter(|&i| i > 0 && fits(&rest[..i + keep]))
+                .last();
+            if let Some(i) = cut {
+                lines.push(rest[..i + keep].to_owned());
+                rest = rest[i + sep.len()..].trim_start();
+                continue 'lines;
+            }
+        }
+        // No break fits: break at the first space, or give up.
+        match rest.split_once(' ') {
+            Some((word, tail)) => {
+                lines.push(word.to_owned());
+                rest = tail.trim_start();
+            }
+            None => break,
+        }
+    }
+    lines.push(rest.to_owned());
+    lines
 }
 
 #[cfg(test)]
@@ -1587,6 +1718,148 @@ mod tests {
             .collect()
     }
 
+    /// A `<text>` element: where, how and what.
+    #[derive(Debug)]
+    struct SvgText {
+        x: f64,
+        y: f64,
+        anchor: String,
+        size: f64,
+        bold: bool,
+        rotated: bool,
+        text: String,
+    }
+
+    /// The value of attribute `name` in a tag's text.
+    fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+        let key = format!(" {name}=\"");
+        let at = tag.find(&key)? + key.len();
+        tag[at..].split_once('"').map(|(v, _)| v)
+    }
+
+    /// The SVG's width and height.
+    fn canvas(svg: &str) -> (f64, f64) {
+        let tag = svg.split_once('>').unwrap().0;
+        let num = |n| attr(tag, n).unwrap().parse().unwrap();
+        (num("width"), num("height"))
+    }
+
+    /// Every `<text>` element, its content unescaped.
+    fn svg_texts(svg: &str) -> Vec<SvgText> {
+        svg.split("<text")
+            .skip(1)
+            .map(|t| {
+                let (tag, rest) = t.split_once('>').unwrap();
+                let text = rest.split_once("</text>").unwrap().0.trim();
+                let num = |n| attr(tag, n).unwrap().parse().unwrap();
+                SvgText {
+                    x: num("x"),
+                    y: num("y"),
+                    anchor: attr(tag, "text-anchor").unwrap_or("start").to_owned(),
+                    size: num("font-size"),
+                    bold: attr(tag, "font-weight") == Some("bold"),
+                    rotated: attr(tag, "transform").is_some(),
+                    text: text
+                        .replace("&apos;", "'")
+                        .replace("&quot;", "\"")
+                        .replace("&lt;", "<")
+                        .replace("&gt;", ">")
+                        .replace("&amp;", "&"),
+                }
+            })
+            .collect()
+    }
+
+    /// Every text element lies inside the canvas, by [`text_width`]'s
+    /// bound: horizontal ones from their anchor, the rotated axis label
+    /// about its centre.
+    fn assert_texts_fit(name: &str, svg: &str) {
+        let (w, h) = canvas(svg);
+        for t in svg_texts(svg) {
+            let len = text_width(&t.text, t.size, t.bold);
+            let (along, extent) = if t.rotated { (t.y, h) } else { (t.x, w) };
+            let start = match t.anchor.as_str() {
+                "middle" => along - len / 2.0,
+                "end" => along - len,
+                _ => along,
+            };
+            assert!(
+                start >= 0.0 && start + len <= extent,
+                "{name}: {t:?} ({len:.0} px) overflows [0, {extent}]"
+            );
+            assert!(
+                (0.0..=w).contains(&t.x) && (0.0..=h).contains(&t.y),
+                "{name}: {t:?} is off the canvas"
+            );
+        }
+    }
+
+    #[test]
+    fn every_text_fits_the_canvas() {
+        let mut long_names = long();
+        long_names.lengths = vec![8, 256];
+        long_names.seeds = (0..100).collect();
+        for v in &mut long_names.variants {
+            v.clip = Some(nncore::ClipNorm::new(12.5).unwrap());
+        }
+        let mut one = quick();
+        one.seeds = vec![7];
+        for config in [Study::article(), long(), long_names, one] {
+            let report = synthetic(config);
+            for (name, svg) in all(&report).unwrap() {
+                assert_texts_fit(&name, &svg);
+                // Math reads as text: no TeX-style subscripts.
+                for t in texts(&svg) {
+                    assert!(!t.contains('_'), "{name}: {t:?}");
+                }
+            }
+        }
+    }
+
+    /// Writes the synthetic studies' plots to `$PLOTS_OUT` (default
+    /// `/tmp/plots-synthetic`), to look at them:
+    /// `cargo test -p plots -- --ignored write_synthetic_plots`.
+    #[test]
+    #[ignore = "writes files, for looking at the plots"]
+    fn write_synthetic_plots() {
+        let out = std::env::var("PLOTS_OUT").unwrap_or_else(|_| "/tmp/plots-synthetic".into());
+        for (dir, config) in [("article", Study::article()), ("long", long())] {
+            let dir = std::path::Path::new(&out).join(dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            for (name, svg) in all(&synthetic(config)).unwrap() {
+                std::fs::write(dir.join(name), svg).unwrap();
+            }
+        }
+    }
+
+    /// [`text_width`] bounds DejaVu Sans (measured with fontTools: the sum
+    /// of the advance widths, in em).
+    #[test]
+    fn text_widths_bound_dejavu_sans() {
+        for (text, bold, dejavu_em) in [
+            (
+                "Held-out accuracy, L = 32 (mean over 10 seeds)",
+                true,
+                27.07,
+            ),
+            ("the last step's error, traced back", false, 16.36),
+            ("WWW MMM mmm www", false, 11.88),
+            ("WWW MMM mmm www", true, 13.24),
+            ("‖∂E(L−1)/∂hₜ‖ (log scale)", false, 12.26),
+            ("1.5·10⁻⁷ 0123456789", false, 10.79),
+        ] {
+            let est = text_width(text, 1.0, bold);
+            assert!(est >= dejavu_em, "{text:?}: {est} < {dejavu_em}");
+            assert!(est <= 1.35 * dejavu_em, "{text:?}: {est} ≫ {dejavu_em}");
+        }
+        let lines = wrap("aaaa; bbbb, cccc dddd", 10.0, false, 100.0);
+        assert_eq!(lines, ["aaaa;", "bbbb, cccc dddd"]);
+        let lines = wrap("bbbb, cccc dddd eeee", 10.0, false, 100.0);
+        assert_eq!(lines, ["bbbb,", "cccc dddd eeee"]);
+        assert_eq!(wrap("aaaa bbbb", 10.0, false, 10.0), ["aaaa", "bbbb"]);
+        assert_eq!(wrap("short", 10.0, false, 1000.0), ["short"]);
+    }
+
     #[test]
     fn every_plot_is_named_and_has_text() {
         let report = synthetic(Study::article());
@@ -1667,7 +1940,7 @@ mod tests {
         // 0.5^31 ≈ 5e-10 at t = 1; the zero at t = 0 is skipped).
         let flow32 = texts(&plots[9].1);
         assert!(
-            flow32.contains(&"Gradient flow ‖∂E_L−1/∂h_t‖, L = 32 (geometric mean over 10 seeds)"),
+            flow32.contains(&"Gradient flow ‖∂E(L−1)/∂hₜ‖, L = 32 (10 seeds)"),
             "{flow32:?}"
         );
         assert!(!flow32.contains(&"dnn"));
@@ -1689,7 +1962,7 @@ mod tests {
                 .iter()
                 .any(|t| t.starts_with("Largest singular value"))
         );
-        assert!(spectral8.contains(&"largest singular value of W or W_hh"));
+        assert!(spectral8.contains(&"largest singular value of W or Wₕₕ"));
         assert!(!spectral8.contains(&"dnn"));
         assert!(
             spectral8.contains(&"1.0") && spectral8.contains(&"2.0"),
