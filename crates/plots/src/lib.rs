@@ -80,6 +80,13 @@ const PALETTE: [RGBColor; 9] = [
 ];
 /// The majority baseline's colour.
 const BASELINE: RGBColor = RGBColor(105, 105, 105);
+/// The colour a dashed baseline is drawn in, as one solid polyline that
+/// [`dash_baselines`] then dashes with `stroke-dasharray` in [`BASELINE`]'s
+/// colour (plotters draws a dashed line as one polyline per dash, which
+/// looks ragged and cannot be read back as a line).
+const DASHED_BASELINE: RGBColor = RGBColor(105, 105, 106);
+/// Opacity of the thin per-seed lines.
+const SEED_ALPHA: f64 = 0.4;
 /// Opacity of the min-max bands.
 const BAND_ALPHA: f64 = 0.2;
 /// Font: plotters sizes (the SVG gets these / 1.24).
@@ -150,54 +157,142 @@ pub fn all(report: &StudyReport) -> Result<Vec<(String, String)>> {
 }
 
 /// Held-out accuracy against training iteration at length `l`: per variant
-/// the mean over seeds and the min-max band, and the majority baseline.
+/// each seed as a thin line (a run that diverged stops where it stopped,
+/// with a cross) and their mean over the seeds still running at each
+/// iteration as a thick line, and the majority baseline. Thin lines rather
+/// than a min-max band: a band fills the gap between seeds that split into
+/// two groups (some learn, some do not), as if accuracies lay there.
 fn curve(report: &StudyReport, l: usize) -> Result<String> {
-    let seeds = seeds_phrase(report);
-    let title = format!("Held-out accuracy, L = {l} (mean and min-max over {seeds})");
-    let subtitle = format!(
-        "on {} held-out sequences, evaluated every {} iterations; runs that diverged count until they stop",
-        report.config.heldout, report.config.schedule.eval_every
-    );
-    let bands: Vec<(String, Band)> = variants(report)
+    let series: Vec<SeedLines> = variants(report)
         .into_iter()
         .map(|v| {
             let runs = runs_of(report, &v, l);
-            let samples = runs
-                .iter()
-                .flat_map(|r| r.curve.iter().map(|p| (p.iter, p.heldout_acc)));
-            (v, Band::from_samples(samples))
+            SeedLines::new(v, &runs, |r| {
+                r.curve.iter().map(|p| (p.iter, p.heldout_acc)).collect()
+            })
         })
-        .filter(|(_, b)| !b.x.is_empty())
+        .filter(|s| !s.lines.is_empty())
         .collect();
+    let diverged = series.iter().any(|s| !s.stops.is_empty());
+    let title = format!(
+        "Held-out accuracy during training, L = {l} ({})",
+        seeds_phrase(report)
+    );
+    let subtitle = format!(
+        "thin: each seed; {} on {} held-out sequences, evaluated every {} iterations",
+        if diverged {
+            "thick: mean over the seeds still running (× where a diverged seed stopped);\n"
+        } else {
+            "thick: their mean;"
+        },
+        report.config.heldout,
+        report.config.schedule.eval_every
+    );
     let baseline = baseline(report, l);
 
-    let x = iteration_axis(report, &bands);
+    let x = iteration_axis(report, series.iter().flat_map(SeedLines::xs));
     let x_hi = x.range.end;
-    let lows = bands
-        .iter()
-        .flat_map(|(_, b)| b.min.iter().copied())
-        .chain(baseline);
+    let lows = series.iter().flat_map(SeedLines::values).chain(baseline);
     let y = accuracy_axis(lows, "held-out accuracy");
 
     render(&title, &subtitle, |body, at| {
         let mut chart = build_chart(body, &x, &y, at)?;
         let mut occupied = Vec::new();
-        for (v, b) in &bands {
-            draw_band(&mut chart, b, color(report, v), &mut occupied)?;
+        for s in &series {
+            draw_seed_lines(&mut chart, s, color(report, &s.variant), &mut occupied)?;
         }
         if let Some(base) = baseline {
             draw_baseline(&mut chart, &[(0.0, base), (x_hi, base)], &mut occupied)?;
         }
-        for (v, b) in &bands {
-            draw_mean(&mut chart, b, color(report, v), false, &mut occupied)?;
+        for s in &series {
+            draw_mean(
+                &mut chart,
+                &s.mean,
+                color(report, &s.variant),
+                false,
+                &mut occupied,
+            )?;
         }
         let mut legend = Legend::default();
-        legend.variants(report, bands.iter().map(|(v, _)| v.as_str()), true, false);
+        for s in &series {
+            legend.variant(report, &s.variant, s.label("diverged"), false, false);
+        }
+        if diverged {
+            legend.cross("diverged: the seed stops there");
+        }
         if let Some(base) = baseline {
             legend.baseline(format!("majority baseline ({base:.3})"));
         }
         draw_legend(&chart, body, &legend, &occupied, at)
     })
+}
+
+/// One variant's seeds as lines, and their mean.
+struct SeedLines {
+    variant: String,
+    /// One line per run that has a finite point: its finite (x, value)
+    /// points in order.
+    lines: Vec<Vec<(f64, f64)>>,
+    /// The last point of each run that diverged.
+    stops: Vec<(f64, f64)>,
+    /// Runs, and runs that diverged.
+    runs: usize,
+    diverged: usize,
+    /// The mean at each x over the lines present there.
+    mean: Band,
+}
+
+impl SeedLines {
+    /// From each run's (x, value) points.
+    fn new(
+        variant: String,
+        runs: &[&RunReport],
+        points: impl Fn(&RunReport) -> Vec<(usize, f64)>,
+    ) -> Self {
+        let mut lines = Vec::new();
+        let mut stops = Vec::new();
+        let mut samples = Vec::new();
+        for r in runs {
+            let line: Vec<(usize, f64)> =
+                points(r).into_iter().filter(|p| p.1.is_finite()).collect();
+            if line.is_empty() {
+                continue;
+            }
+            samples.extend(line.iter().copied());
+            let line: Vec<(f64, f64)> = line.into_iter().map(|(x, v)| (x as f64, v)).collect();
+            if r.diverged {
+                stops.extend(line.last().copied());
+            }
+            lines.push(line);
+        }
+        Self {
+            variant,
+            lines,
+            stops,
+            runs: runs.len(),
+            diverged: runs.iter().filter(|r| r.diverged).count(),
+            mean: Band::from_samples(samples),
+        }
+    }
+
+    /// The x of every point.
+    fn xs(&self) -> impl Iterator<Item = f64> + '_ {
+        self.lines.iter().flatten().map(|p| p.0)
+    }
+
+    /// The value of every point.
+    fn values(&self) -> impl Iterator<Item = f64> + '_ {
+        self.lines.iter().flatten().map(|p| p.1)
+    }
+
+    /// The variant's legend label, noting the seeds that diverged (`what`
+    /// says what became of them).
+    fn label(&self, what: &str) -> String {
+        match self.diverged {
+            0 => self.variant.clone(),
+            n => format!("{} ({n} of {} seeds {what})", self.variant, self.runs),
+        }
+    }
 }
 
 /// Final held-out accuracy against length (log2 axis): per variant the mean
@@ -616,51 +711,49 @@ fn grad_flow(report: &StudyReport, l: usize) -> Result<String> {
 }
 
 /// The largest singular value of the recurrent matrix against training
-/// iteration at length `l`: per variant the mean over seeds and the min-max
-/// band (on a log10 axis, the geometric mean, when the values span more than
-/// a factor of ten), and a dashed line at 1.
+/// iteration at length `l`: per variant each seed as a thin line and their
+/// mean (on a log10 axis, the geometric mean, when the values span more than
+/// a factor of ten) as a thick one, as in [`curve`], and a dashed line at 1.
 fn spectral_norm(report: &StudyReport, l: usize) -> Result<String> {
-    let seeds = seeds_phrase(report);
-    let samples = |variant: &str| -> Vec<(usize, f64)> {
-        runs_of(report, variant, l)
+    let points = |r: &RunReport| -> Vec<(usize, f64)> {
+        r.curve
             .iter()
-            .flat_map(|r| r.curve.iter())
             .filter_map(|p| p.spectral_norm.map(|s| (p.iter, s)))
             .filter(|&(_, s)| s.is_finite() && s > 0.0)
             .collect()
     };
-    let all: Vec<(String, Vec<(usize, f64)>)> = variants(report)
-        .into_iter()
-        .map(|v| {
-            let s = samples(&v);
-            (v, s)
-        })
-        .filter(|(_, s)| !s.is_empty())
-        .collect();
-    let (lowest, highest) = all
+    let (lowest, highest) = report
+        .runs
         .iter()
-        .flat_map(|(_, s)| s.iter().map(|p| p.1))
-        .fold((1.0f64, 1.0f64), |(a, b), v| (a.min(v), b.max(v)));
+        .filter(|r| r.length == l)
+        .flat_map(points)
+        .fold((1.0f64, 1.0f64), |(a, b), (_, v)| (a.min(v), b.max(v)));
     let log = highest / lowest > 10.0;
     let scale = move |v: f64| if log { v.log10() } else { v };
-    let bands: Vec<(String, Band)> = all
+    let series: Vec<SeedLines> = variants(report)
         .into_iter()
-        .map(|(v, s)| {
-            let b = Band::from_samples(s.into_iter().map(|(i, x)| (i, scale(x))));
-            (v, b)
+        .map(|v| {
+            let runs = runs_of(report, &v, l);
+            SeedLines::new(v, &runs, |r| {
+                points(r).into_iter().map(|(i, x)| (i, scale(x))).collect()
+            })
         })
+        .filter(|s| !s.lines.is_empty())
         .collect();
+    let diverged = series.iter().any(|s| !s.stops.is_empty());
 
     let title = format!("Largest singular value of the recurrent matrix, L = {l}");
     let subtitle = format!(
-        "{} over {seeds}; below 1 (dashed) an Elman RNN's gradients through time must vanish",
-        if log {
-            "geometric mean and min-max"
+        "thin: each of {}; thick: their {}mean{}; below 1 (dashed) an Elman RNN's gradients through time must vanish",
+        seeds_phrase(report),
+        if log { "geometric " } else { "" },
+        if diverged {
+            " over the seeds still running"
         } else {
-            "mean and min-max"
-        }
+            ""
+        },
     );
-    let x = iteration_axis(report, &bands);
+    let x = iteration_axis(report, series.iter().flat_map(SeedLines::xs));
     let x_hi = x.range.end;
     let y = if log {
         let logs = [lowest.log10(), highest.log10()];
@@ -673,15 +766,26 @@ fn spectral_norm(report: &StudyReport, l: usize) -> Result<String> {
     render(&title, &subtitle, |body, at| {
         let mut chart = build_chart(body, &x, &y, at)?;
         let mut occupied = Vec::new();
-        for (v, b) in &bands {
-            draw_band(&mut chart, b, color(report, v), &mut occupied)?;
+        for s in &series {
+            draw_seed_lines(&mut chart, s, color(report, &s.variant), &mut occupied)?;
         }
         draw_baseline(&mut chart, &[(0.0, one), (x_hi, one)], &mut occupied)?;
-        for (v, b) in &bands {
-            draw_mean(&mut chart, b, color(report, v), false, &mut occupied)?;
+        for s in &series {
+            draw_mean(
+                &mut chart,
+                &s.mean,
+                color(report, &s.variant),
+                false,
+                &mut occupied,
+            )?;
         }
         let mut legend = Legend::default();
-        legend.variants(report, bands.iter().map(|(v, _)| v.as_str()), true, false);
+        for s in &series {
+            legend.variant(report, &s.variant, s.label("diverged"), false, false);
+        }
+        if diverged {
+            legend.cross("diverged: the seed stops there");
+        }
         legend.baseline("σₘₐₓ = 1".to_owned());
         draw_legend(&chart, body, &legend, &occupied, at)
     })
@@ -689,11 +793,8 @@ fn spectral_norm(report: &StudyReport, l: usize) -> Result<String> {
 
 /// The training-iteration x axis of a per-iteration plot: 0 to the
 /// configured iterations (or the last point drawn, if later).
-fn iteration_axis(report: &StudyReport, bands: &[(String, Band)]) -> AxisSpec {
-    let max_iter = bands
-        .iter()
-        .flat_map(|(_, b)| b.x.iter().copied())
-        .fold(0.0, f64::max);
+fn iteration_axis(report: &StudyReport, xs: impl IntoIterator<Item = f64>) -> AxisSpec {
+    let max_iter = xs.into_iter().fold(0.0, f64::max);
     let x_hi = (report.config.schedule.iters as f64).max(max_iter).max(1.0);
     AxisSpec {
         range: 0.0..x_hi,
@@ -1038,7 +1139,18 @@ fn render_once(
         fit = draw(&body, at)?;
         root.present()?;
     }
-    Ok((svg, fit))
+    Ok((dash_baselines(&svg), fit))
+}
+
+/// The SVG with every line drawn in [`DASHED_BASELINE`] dashed, in
+/// [`BASELINE`]'s colour.
+fn dash_baselines(svg: &str) -> String {
+    let [r, g, b] = [BASELINE.0, BASELINE.1, BASELINE.2];
+    let [r2, g2, b2] = [DASHED_BASELINE.0, DASHED_BASELINE.1, DASHED_BASELINE.2];
+    svg.replace(
+        &format!("stroke=\"#{r2:02X}{g2:02X}{b2:02X}\""),
+        &format!("stroke=\"#{r:02X}{g:02X}{b:02X}\" stroke-dasharray=\"8 5\""),
+    )
 }
 
 /// The chart's margin above the plotting area.
@@ -1125,19 +1237,53 @@ fn draw_mean(
     Ok(())
 }
 
-/// A dashed grey line through `points`.
+/// A dashed grey line through `points` (one polyline, see
+/// [`DASHED_BASELINE`]).
 fn draw_baseline(
     chart: &mut Chart,
     points: &[(f64, f64)],
     occupied: &mut Vec<Vec<(f64, f64)>>,
 ) -> Result<()> {
-    chart.draw_series(DashedLineSeries::new(
+    chart.draw_series(LineSeries::new(
         points.iter().copied(),
-        10,
-        6,
-        BASELINE.stroke_width(2),
+        DASHED_BASELINE.stroke_width(2),
     ))?;
     occupied.push(points.to_vec());
+    Ok(())
+}
+
+/// Each seed's line, thin and faint in the variant's colour (a single point
+/// as a dot), and a cross where a diverged run stopped.
+fn draw_seed_lines(
+    chart: &mut Chart,
+    s: &SeedLines,
+    c: RGBColor,
+    occupied: &mut Vec<Vec<(f64, f64)>>,
+) -> Result<()> {
+    let thin = c.mix(SEED_ALPHA).stroke_width(1);
+    for line in &s.lines {
+        chart.draw_series(LineSeries::new(line.iter().copied(), thin))?;
+        if let [p] = line[..] {
+            chart.draw_series(std::iter::once(Circle::new(
+                p,
+                2,
+                c.mix(SEED_ALPHA).filled(),
+            )))?;
+        }
+        occupied.push(line.clone());
+    }
+    draw_stops(chart, &s.stops, c, occupied)
+}
+
+/// Crosses where diverged runs stopped.
+fn draw_stops(
+    chart: &mut Chart,
+    stops: &[(f64, f64)],
+    c: RGBColor,
+    occupied: &mut Vec<Vec<(f64, f64)>>,
+) -> Result<()> {
+    chart.draw_series(stops.iter().map(|&p| Cross::new(p, 5, c.stroke_width(2))))?;
+    occupied.extend(stops.iter().map(|&p| vec![p]));
     Ok(())
 }
 
@@ -1154,6 +1300,8 @@ enum Symbol {
         /// Whether a marker goes on the line.
         marker: bool,
     },
+    /// A dark grey cross: where a diverged run stopped.
+    Cross,
     /// A line: solid, or dashed as (dash, gap) pixels.
     Line {
         /// Its colour.
@@ -1205,7 +1353,12 @@ impl Legend {
 
     /// The majority baseline's (or another reference line's) entry.
     fn baseline(&mut self, label: String) {
-        self.line(label, BASELINE, 2, Some((7, 4)));
+        self.line(label, DASHED_BASELINE, 2, None);
+    }
+
+    /// The entry of the crosses where diverged runs stopped.
+    fn cross(&mut self, label: &str) {
+        self.0.push((label.to_owned(), Symbol::Cross));
     }
 
     /// An entry with a plain line symbol.
@@ -1338,6 +1491,10 @@ fn draw_legend(
                 if marker {
                     body.draw(&Circle::new((x + sw / 2, y), 4, color.filled()))?;
                 }
+            }
+            Symbol::Cross => {
+                let style = RGBColor(50, 50, 50).stroke_width(2);
+                body.draw(&Cross::new((x + sw / 2, y), 5, style))?;
             }
             Symbol::Line {
                 color,
@@ -1770,6 +1927,114 @@ mod tests {
             .collect()
     }
 
+    /// A `<polyline>`: stroke colour, width, opacity, whether dashed, and
+    /// its points in pixels.
+    #[derive(Debug)]
+    struct Polyline {
+        stroke: String,
+        width: String,
+        opacity: String,
+        dashed: bool,
+        points: Vec<(f64, f64)>,
+    }
+
+    fn polylines(svg: &str) -> Vec<Polyline> {
+        svg.split("<polyline")
+            .skip(1)
+            .map(|t| {
+                let tag = t.split_once("/>").unwrap().0;
+                let get = |n| attr(tag, n).unwrap_or_default().to_owned();
+                let points = get("points")
+                    .split_whitespace()
+                    .map(|p| {
+                        let (x, y) = p.split_once(',').unwrap();
+                        (x.parse().unwrap(), y.parse().unwrap())
+                    })
+                    .collect();
+                Polyline {
+                    stroke: get("stroke"),
+                    width: get("stroke-width"),
+                    opacity: get("opacity"),
+                    dashed: attr(tag, "stroke-dasharray").is_some(),
+                    points,
+                }
+            })
+            .collect()
+    }
+
+    /// A colour as the SVG writes it.
+    fn hex(c: RGBColor) -> String {
+        format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
+    }
+
+    /// The thin per-seed lines of a variant's colour.
+    fn seed_lines(svg: &str, c: RGBColor) -> Vec<Polyline> {
+        polylines(svg)
+            .into_iter()
+            .filter(|p| p.stroke == hex(c) && p.width == "1" && p.opacity == SEED_ALPHA.to_string())
+            .collect()
+    }
+
+    /// The x pixel of the tick labelled `label`.
+    fn tick_x(svg: &str, label: &str) -> f64 {
+        svg_texts(svg)
+            .into_iter()
+            .find(|t| t.text == label && t.anchor == "middle")
+            .unwrap_or_else(|| panic!("no tick {label}"))
+            .x
+    }
+
+    #[test]
+    fn curves_show_every_seed_from_iteration_0() {
+        let report = synthetic(Study::article());
+        let svg = curve(&report, 32).unwrap();
+        let zero = tick_x(&svg, "0");
+        let last = tick_x(&svg, "20000");
+        for v in ["rnn", "dnn"] {
+            let lines = seed_lines(&svg, color(&report, v));
+            assert_eq!(lines.len(), 10, "{v}: one thin line per seed");
+            for l in &lines {
+                assert!(
+                    (l.points[0].0 - zero).abs() <= 1.0,
+                    "{v} starts at 0: {l:?}"
+                );
+            }
+            // The diverged run's line stops (at 8,500 of 20,000), the others
+            // run to the end.
+            let ends: Vec<f64> = lines.iter().map(|l| l.points.last().unwrap().0).collect();
+            let stopped = ends.iter().filter(|&&x| x < last - 1.0).count();
+            assert_eq!(stopped, usize::from(v == "rnn"), "{v}: {ends:?}");
+        }
+        // The mean is thick, over the seeds still running.
+        let means: Vec<Polyline> = polylines(&svg)
+            .into_iter()
+            .filter(|p| p.width == "3" && p.points.len() > 2)
+            .collect();
+        assert_eq!(means.len(), 2, "{means:?}");
+        let shown = texts(&svg);
+        assert!(
+            shown
+                .iter()
+                .any(|t| t.contains("thick: mean over the seeds still running")),
+            "{shown:?}"
+        );
+        // The majority baseline: one dashed grey line across the chart (and
+        // its legend symbol).
+        let grey: Vec<Polyline> = polylines(&svg)
+            .into_iter()
+            .filter(|p| p.stroke == hex(BASELINE) && p.dashed)
+            .collect();
+        assert_eq!(grey.len(), 2, "{grey:?}");
+        assert!(
+            grey.iter()
+                .any(|p| p.points[0].0 == zero && p.points[1].0 == last)
+        );
+        // Without a diverged run, no cross and a plain mean.
+        let shown = texts(&curve(&report, 8).unwrap()).join("\n");
+        assert!(!shown.contains("diverged"), "{shown}");
+        assert!(shown.contains("thin: each seed; thick: their mean;"));
+    }
+
     /// Every text element lies inside the canvas, by [`text_width`]'s
     /// bound: horizontal ones from their anchor, the rotated axis label
     /// about its centre.
@@ -1918,7 +2183,12 @@ mod tests {
             );
         }
         let curve32 = texts(&plots[2].1);
-        assert!(curve32.contains(&"Held-out accuracy, L = 32 (mean and min-max over 10 seeds)"));
+        assert!(curve32.contains(&"Held-out accuracy during training, L = 32 (10 seeds)"));
+        assert!(
+            curve32.contains(&"rnn (1 of 10 seeds diverged)")
+                && curve32.contains(&"diverged: the seed stops there"),
+            "{curve32:?}"
+        );
         assert!(curve32.contains(&"training iteration") && curve32.contains(&"20000"));
         assert!(
             curve32.contains(&"majority baseline (0.679)"),
@@ -2026,11 +2296,15 @@ mod tests {
         assert!(log.contains(&"largest singular value (log scale)".to_owned()));
         assert!(
             log.iter()
-                .any(|t| t.starts_with("geometric mean and min-max"))
+                .any(|t| t.starts_with("thin: each of 2 seeds; thick: their geometric mean;"))
         );
         assert!(log.contains(&"100".to_owned()), "{log:?}");
         let linear = texts_of(&synthetic(quick()));
-        assert!(linear.iter().any(|t| t.starts_with("mean and min-max")));
+        assert!(
+            linear
+                .iter()
+                .any(|t| t.starts_with("thin: each of 2 seeds; thick: their mean;"))
+        );
     }
 
     #[test]
