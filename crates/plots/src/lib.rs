@@ -37,7 +37,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use study::{RunReport, StudyReport, mean_std};
+use study::{RunReport, StudyReport, ci95_half_width, mean_std};
 
 /// A plot that could not be drawn.
 #[derive(Debug, thiserror::Error)]
@@ -294,13 +294,18 @@ impl SeedLines {
 }
 
 /// Final held-out accuracy against length (log2 axis): per variant the mean
-/// with ± one standard deviation (clipped to [0, 1]) and each seed as a dot,
-/// and the majority baseline of each length.
+/// over the seeds that did not diverge with its 95% Student-t interval (the
+/// summary's `heldout_acc_ci95`, cut to [0, 1]; none for one seed) and each
+/// seed as a dot (a diverged one as a cross, not in the mean), and the
+/// majority baseline of each length.
 fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
-    let seeds = seeds_phrase(report);
-    let title = format!("Final held-out accuracy against length (mean ± std over {seeds})");
+    let title = format!(
+        "Final held-out accuracy against length ({})",
+        seeds_phrase(report)
+    );
     let subtitle = format!(
-        "after {} iterations, on {} held-out sequences; small dots: single seeds",
+        "mean over the seeds that did not diverge; bars: its 95% t-interval, cut to [0, 1]\n\
+         small dots: single seeds; after {} iterations, on {} held-out sequences",
         report.config.schedule.iters, report.config.heldout
     );
     let mut lengths = lengths(report);
@@ -327,12 +332,16 @@ fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
     let dodge = |i: usize| (i as f64 - (n_variants - 1.0) / 2.0) * step;
     let (cap, seed_shift) = ((6.0 * px).min(0.3 * step), (9.0 * px).min(0.4 * step));
 
+    /// Lower and upper end of an error bar.
+    type Bar = Option<(f64, f64)>;
     struct Series {
         variant: String,
-        /// (log2 L, mean, std) per length.
-        mean: Vec<(f64, f64, f64)>,
-        /// (log2 L, shifted, final accuracy) per seed.
+        /// (log2 L, mean, its 95% interval cut to [0, 1]) per length.
+        mean: Vec<(f64, f64, Bar)>,
+        /// (log2 L, shifted, final accuracy) per seed that did not diverge.
         seeds: Vec<(f64, f64)>,
+        /// The same for the seeds that diverged.
+        diverged: Vec<(f64, f64)>,
     }
     let series: Vec<Series> = variants
         .iter()
@@ -342,34 +351,46 @@ fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
                 variant: variant.clone(),
                 mean: Vec::new(),
                 seeds: Vec::new(),
+                diverged: Vec::new(),
             };
             for &l in &lengths {
                 let xl = (l as f64).log2() + dodge(i);
-                let finals: Vec<f64> = runs_of(report, variant, l)
-                    .iter()
-                    .map(|r| r.final_metrics.heldout_acc)
-                    .filter(|a| a.is_finite())
-                    .collect();
-                s.seeds.extend(finals.iter().map(|&a| (xl + seed_shift, a)));
+                let runs = runs_of(report, variant, l);
+                let finals = |diverged: bool| -> Vec<f64> {
+                    runs.iter()
+                        .filter(|r| r.diverged == diverged)
+                        .map(|r| r.final_metrics.heldout_acc)
+                        .filter(|a| a.is_finite())
+                        .collect()
+                };
+                let (kept, lost) = (finals(false), finals(true));
+                s.seeds.extend(kept.iter().map(|&a| (xl + seed_shift, a)));
+                s.diverged
+                    .extend(lost.iter().map(|&a| (xl + seed_shift, a)));
                 let row = report
                     .summary
                     .iter()
                     .find(|r| r.variant == *variant && r.length == l);
                 // The summary's figures, unless a NaN made them useless.
-                let (mean, std) = match row {
+                let (mean, ci) = match row {
                     Some(r) if r.heldout_acc_mean.is_finite() => {
-                        (r.heldout_acc_mean, r.heldout_acc_std)
+                        (r.heldout_acc_mean, r.heldout_acc_ci95)
                     }
-                    _ => mean_std(&finals),
+                    _ => {
+                        let (mean, std) = mean_std(&kept);
+                        (mean, ci95_half_width(std, kept.len()))
+                    }
                 };
                 if mean.is_finite() {
-                    s.mean
-                        .push((xl, mean, if std.is_finite() { std } else { 0.0 }));
+                    let bar = ci
+                        .filter(|h| h.is_finite())
+                        .map(|h| ((mean - h).max(0.0), (mean + h).min(1.0)));
+                    s.mean.push((xl, mean, bar));
                 }
             }
             s
         })
-        .filter(|s| !s.mean.is_empty() || !s.seeds.is_empty())
+        .filter(|s| !s.mean.is_empty() || !s.seeds.is_empty() || !s.diverged.is_empty())
         .collect();
     let baselines: Vec<(f64, f64)> = lengths
         .iter()
@@ -387,8 +408,8 @@ fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
         .flat_map(|s| {
             s.mean
                 .iter()
-                .map(|&(_, m, sd)| (m - sd).max(0.0))
-                .chain(s.seeds.iter().map(|p| p.1))
+                .map(|&(_, m, bar)| bar.map_or(m, |b| b.0))
+                .chain(s.seeds.iter().chain(&s.diverged).map(|p| p.1))
         })
         .chain(baselines.iter().map(|p| p.1));
     let y = accuracy_axis(lows, "final held-out accuracy");
@@ -412,8 +433,9 @@ fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
                     .map(|&p| Circle::new(p, 3, c.mix(0.45).filled())),
             )?;
             occupied.extend(s.seeds.iter().map(|&p| vec![p]));
-            for &(xl, m, sd) in &s.mean {
-                let (a, b) = ((m - sd).max(0.0), (m + sd).min(1.0));
+            draw_stops(&mut chart, &s.diverged, c, &mut occupied)?;
+            for &(xl, _, bar) in &s.mean {
+                let Some((a, b)) = bar else { continue };
                 let style = c.stroke_width(2);
                 chart.draw_series([
                     PathElement::new(vec![(xl, a), (xl, b)], style),
@@ -429,6 +451,9 @@ fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
         }
         let mut legend = Legend::default();
         legend.variants(report, series.iter().map(|s| s.variant.as_str()), true);
+        if series.iter().any(|s| !s.diverged.is_empty()) {
+            legend.cross("diverged seed (not in the mean)");
+        }
         if !baselines.is_empty() {
             legend.baseline("majority baseline".to_owned());
         }
@@ -2117,6 +2142,108 @@ mod tests {
             .count();
         assert_eq!(even, 1);
         assert!(texts(&svg).contains(&"majority label of each position"));
+    }
+
+    /// The y pixel of accuracy `v`, from the y tick labels 0.5 and 1.0.
+    fn accuracy_y(svg: &str) -> impl Fn(f64) -> f64 {
+        let tick = |label: &str| {
+            svg_texts(svg)
+                .into_iter()
+                .find(|t| t.text == label && t.anchor == "end")
+                .unwrap()
+                .y
+        };
+        let (y05, y10) = (tick("0.5"), tick("1.0"));
+        move |v| y05 + (v - 0.5) / 0.5 * (y10 - y05)
+    }
+
+    /// The centres of the circles of radius `r` in colour `c`.
+    fn circles(svg: &str, c: RGBColor, r: &str) -> Vec<(f64, f64)> {
+        svg.split("<circle")
+            .skip(1)
+            .map(|t| t.split_once("/>").unwrap().0)
+            .filter(|t| attr(t, "r") == Some(r) && attr(t, "fill") == Some(&hex(c)))
+            .map(|t| {
+                let num = |n| attr(t, n).unwrap().parse::<f64>().unwrap();
+                (num("cx"), num("cy"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn accuracy_against_length_has_95_percent_intervals() {
+        let mut report = synthetic(Study::article());
+        let rnn = color(&report, "rnn");
+        let svg = accuracy_vs_length(&report).unwrap();
+        let y = accuracy_y(&svg);
+        // Error bars: vertical rnn lines, from mean − h to mean + h.
+        let bars = |svg: &str| -> Vec<(f64, f64)> {
+            let mut b: Vec<(f64, f64)> = polylines(svg)
+                .into_iter()
+                .filter(|p| p.stroke == hex(rnn) && p.width == "2" && p.points.len() == 2)
+                .filter(|p| p.points[0].0 == p.points[1].0)
+                .map(|p| (p.points[0].1, p.points[1].1))
+                .collect();
+            b.sort_by(|a, b| a.0.total_cmp(&b.0));
+            b
+        };
+        let rows: Vec<&study::SummaryRow> = report
+            .summary
+            .iter()
+            .filter(|r| r.variant == "rnn")
+            .collect();
+        let mut want: Vec<(f64, f64)> = rows
+            .iter()
+            .map(|r| {
+                let h = r.heldout_acc_ci95.unwrap();
+                let m = r.heldout_acc_mean;
+                (y((m - h).max(0.0)), y((m + h).min(1.0)))
+            })
+            .collect();
+        want.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let got = bars(&svg);
+        assert_eq!(got.len(), 3, "{got:?}");
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g.0 - w.0).abs() <= 1.5 && (g.1 - w.1).abs() <= 1.5,
+                "{got:?} {want:?}"
+            );
+        }
+        // The diverged run (final accuracy 0.45) is a cross, not a dot, and
+        // not in the mean.
+        let shown = texts(&svg);
+        assert!(
+            shown.contains(&"diverged seed (not in the mean)"),
+            "{shown:?}"
+        );
+        assert!(shown.iter().any(|t| t.contains("95% t-interval")));
+        // Without summary rows the mean is computed here, over the seeds
+        // that did not diverge.
+        let kept: Vec<f64> = report
+            .runs
+            .iter()
+            .filter(|r| r.variant == "rnn" && r.length == 32 && !r.diverged)
+            .map(|r| r.final_metrics.heldout_acc)
+            .collect();
+        let mean32 = kept.iter().sum::<f64>() / kept.len() as f64;
+        // A huge interval is cut to [0, 1].
+        report.summary.iter_mut().for_each(|r| {
+            if r.length == 8 {
+                r.heldout_acc_ci95 = Some(5.0);
+            }
+        });
+        report.summary.retain(|r| r.length != 32);
+        let svg = accuracy_vs_length(&report).unwrap();
+        let y = accuracy_y(&svg);
+        let means = circles(&svg, rnn, "6");
+        assert_eq!(means.len(), 3);
+        assert!(
+            means.iter().any(|p| (p.1 - y(mean32)).abs() <= 1.0),
+            "{means:?}, want {}",
+            y(mean32)
+        );
+        let cut = |b: &(f64, f64)| (b.0 - y(0.0)).abs() <= 1.0 && (b.1 - y(1.0)).abs() <= 1.0;
+        assert!(bars(&svg).iter().any(cut), "{:?}", bars(&svg));
     }
 
     /// Every text element lies inside the canvas, by [`text_width`]'s
