@@ -504,7 +504,7 @@ fn per_position(report: &StudyReport, l: usize) -> Result<String> {
         if markers {
             "dashed grey: accuracy of always answering each position's most frequent held-out label"
         } else {
-            "solid: even t, dashed: odd t; grey: accuracy of always answering each position's most frequent label"
+            "solid: even t, dashed: odd t; grey: always answering each position's most frequent label"
         }
     );
 
@@ -832,11 +832,12 @@ fn spectral_norm(report: &StudyReport, l: usize) -> Result<String> {
 
     let title = format!("Largest singular value of the recurrent matrix, L = {l}");
     let subtitle = format!(
-        "thin: each of {}; thick: their {}mean{}; below 1 (dashed) an Elman RNN's gradients through time must vanish",
+        "thin: each of {}; thick: their {}mean{}\n\
+         below 1 (dashed) an Elman RNN's gradients through time must vanish",
         seeds_phrase(report),
         if log { "geometric " } else { "" },
         if diverged {
-            " over the seeds still running"
+            " over the seeds still running (× where a diverged seed stopped)"
         } else {
             ""
         },
@@ -1309,6 +1310,9 @@ fn draw_baseline(
         points.iter().copied(),
         DASHED_BASELINE.stroke_width(2),
     ))?;
+    if let [p] = points[..] {
+        chart.draw_series(std::iter::once(Circle::new(p, 3, BASELINE.filled())))?;
+    }
     occupied.push(points.to_vec());
     Ok(())
 }
@@ -2299,10 +2303,23 @@ mod tests {
     #[ignore = "writes files, for looking at the plots"]
     fn write_synthetic_plots() {
         let out = std::env::var("PLOTS_OUT").unwrap_or_else(|_| "/tmp/plots-synthetic".into());
-        for (dir, config) in [("article", Study::article()), ("long", long())] {
+        let mut odd = quick();
+        odd.lengths = vec![1, 1024];
+        let mut log_spectral = synthetic(quick());
+        for r in log_spectral.runs.iter_mut().filter(|r| r.seed == 0) {
+            for p in &mut r.curve {
+                p.spectral_norm = p.spectral_norm.map(|s| s * 100.0);
+            }
+        }
+        for (dir, report) in [
+            ("article", synthetic(Study::article())),
+            ("long", synthetic(long())),
+            ("odd", synthetic(odd)),
+            ("log_spectral", log_spectral),
+        ] {
             let dir = std::path::Path::new(&out).join(dir);
             std::fs::create_dir_all(&dir).unwrap();
-            for (name, svg) in all(&synthetic(config)).unwrap() {
+            for (name, svg) in all(&report).unwrap() {
                 std::fs::write(dir.join(name), svg).unwrap();
             }
         }
@@ -2508,14 +2525,14 @@ mod tests {
         assert!(log.contains(&"largest singular value (log scale)".to_owned()));
         assert!(
             log.iter()
-                .any(|t| t.starts_with("thin: each of 2 seeds; thick: their geometric mean;"))
+                .any(|t| *t == "thin: each of 2 seeds; thick: their geometric mean")
         );
         assert!(log.contains(&"100".to_owned()), "{log:?}");
         let linear = texts_of(&synthetic(quick()));
         assert!(
             linear
                 .iter()
-                .any(|t| t.starts_with("thin: each of 2 seeds; thick: their mean;"))
+                .any(|t| *t == "thin: each of 2 seeds; thick: their mean")
         );
     }
 
