@@ -2,17 +2,18 @@
 //! for each length, final accuracy against length, accuracy at each position
 //! at the end of training, the gradient flow of the last step's error
 //! `‖∂E_{L−1}/∂h_t‖` over time steps and the largest singular value of the
-//! recurrent matrix over training. Every
-//! plot groups and colours the runs by variant (the label of its model and
-//! training settings, e.g. `rnn clip 1`), in the configuration's order.
+//! recurrent matrix over training. Every plot groups and colours the runs by
+//! variant (the label of its model and training settings, e.g. `rnn clip 1`),
+//! in the configuration's order, and shows every seed (thin lines or dots)
+//! beside the mean.
 //!
 //! Plotters is built without fonts (SVG backend only): text goes out as SVG
-//! `<text>` elements that the viewer renders with its own sans-serif font, and
-//! plotters only estimates its size for the layout (from the UTF-8 byte
-//! count, which overestimates non-ASCII text a little). Sizes given to
-//! plotters are 1.24 times the `font-size` written to the SVG. The legend is
-//! drawn by hand, inside the plotting area where it hides (almost) nothing,
-//! else in a column that widens the canvas on the right.
+//! `<text>` elements that the viewer renders with its own sans-serif font.
+//! Layout bounds each text's width by DejaVu Sans's advances (`text_width`),
+//! wraps titles and subtitles to the canvas and sizes legends by it. Sizes
+//! given to plotters are 1.24 times the `font-size` written to the SVG. The
+//! legend is drawn by hand, inside the plotting area where it hides (almost)
+//! nothing, else in a column that widens the canvas on the right.
 //!
 //! ```
 //! use study::{ReportDir, RunOptions, Study};
