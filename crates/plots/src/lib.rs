@@ -1,17 +1,19 @@
 //! The study's SVG plots (docs/SPEC.md §6): held-out accuracy against iteration
 //! for each length, final accuracy against length, accuracy at each position
-//! at the end of training, the gradient flow `‖∂E/∂h_t‖` over time steps and
-//! the largest singular value of the recurrent matrix over training. Every
-//! plot groups and colours the runs by variant (the label of its model and
-//! training settings, e.g. `rnn clip 1`), in the configuration's order.
+//! at the end of training, the gradient flow of the last step's error
+//! `‖∂E_{L−1}/∂h_t‖` over time steps and the largest singular value of the
+//! recurrent matrix over training. Every plot groups and colours the runs by
+//! variant (the label of its model and training settings, e.g. `rnn clip 1`),
+//! in the configuration's order, and shows every seed (thin lines or dots)
+//! beside the mean.
 //!
 //! Plotters is built without fonts (SVG backend only): text goes out as SVG
-//! `<text>` elements that the viewer renders with its own sans-serif font, and
-//! plotters only estimates its size for the layout (from the UTF-8 byte
-//! count, which overestimates non-ASCII text a little). Sizes given to
-//! plotters are 1.24 times the `font-size` written to the SVG. The legend is
-//! drawn by hand, inside the plotting area where it hides (almost) nothing,
-//! else in a column that widens the canvas on the right.
+//! `<text>` elements that the viewer renders with its own sans-serif font.
+//! Layout bounds each text's width by DejaVu Sans's advances (`text_width`),
+//! wraps titles and subtitles to the canvas and sizes legends by it. Sizes
+//! given to plotters are 1.24 times the `font-size` written to the SVG. The
+//! legend is drawn by hand, inside the plotting area where it hides (almost)
+//! nothing, else in a column that widens the canvas on the right.
 //!
 //! ```
 //! use study::{ReportDir, RunOptions, Study};
@@ -36,7 +38,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use study::{RunReport, StudyReport, mean_std};
+use study::{RunReport, StudyReport, ci95_half_width, mean_std};
 
 /// A plot that could not be drawn.
 #[derive(Debug, thiserror::Error)]
@@ -52,10 +54,18 @@ impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for Error
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Canvas size in pixels.
+/// Canvas size in pixels (a header of more than one title and one subtitle
+/// line, or a legend on the right, enlarges it so that the chart keeps its
+/// size).
 const SIZE: (u32, u32) = (960, 560);
-/// Height of the title block above the chart.
+/// Height of the title block above the chart: one title and one subtitle
+/// line.
 const HEADER_H: u32 = 62;
+/// Pixels kept free left and right of the title and subtitle lines.
+const HEADER_MARGIN: f64 = 12.0;
+/// Line heights in the header, in pixels.
+const TITLE_LINE_H: i32 = 28;
+const SUBTITLE_LINE_H: i32 = 21;
 /// The variants' colours, by index in the configuration (Tableau 10 without
 /// its grey, which the baseline uses); they repeat after nine variants.
 const PALETTE: [RGBColor; 9] = [
@@ -71,8 +81,13 @@ const PALETTE: [RGBColor; 9] = [
 ];
 /// The majority baseline's colour.
 const BASELINE: RGBColor = RGBColor(105, 105, 105);
-/// Opacity of the min-max bands.
-const BAND_ALPHA: f64 = 0.2;
+/// The colour a dashed baseline is drawn in, as one solid polyline that
+/// [`dash_baselines`] then dashes with `stroke-dasharray` in [`BASELINE`]'s
+/// colour (plotters draws a dashed line as one polyline per dash, which
+/// looks ragged and cannot be read back as a line).
+const DASHED_BASELINE: RGBColor = RGBColor(105, 105, 106);
+/// Opacity of the thin per-seed lines.
+const SEED_ALPHA: f64 = 0.4;
 /// Font: plotters sizes (the SVG gets these / 1.24).
 const FONT: &str = "sans-serif";
 const TITLE_PT: f64 = 27.0;
@@ -83,6 +98,10 @@ const LEGEND_PT: f64 = 20.0;
 /// Legend geometry: inner margin, and width of the symbol column.
 const LEGEND_MARGIN: i32 = 10;
 const LEGEND_SYMBOL_W: i32 = 34;
+/// The gradient flow of the last step's error, `‖∂E_{L−1}/∂h_t‖`, as text
+/// (SVG text has no subscripts; `ₜ` is U+209C, and there is no subscript
+/// capital L).
+const GRAD_FLOW_LAST: &str = "‖∂E(L−1)/∂hₜ‖";
 /// Gradient-flow plots show at most this many decades below the highest
 /// mean norm.
 const GRAD_FLOW_DECADES: f64 = 30.0;
@@ -137,49 +156,69 @@ pub fn all(report: &StudyReport) -> Result<Vec<(String, String)>> {
 }
 
 /// Held-out accuracy against training iteration at length `l`: per variant
-/// the mean over seeds and the min-max band, and the majority baseline.
+/// each seed as a thin line (a run that diverged stops where it stopped,
+/// with a cross) and their mean over the seeds still running at each
+/// iteration as a thick line, and the majority baseline. Thin lines rather
+/// than a min-max band: a band fills the gap between seeds that split into
+/// two groups (some learn, some do not), as if accuracies lay there.
 fn curve(report: &StudyReport, l: usize) -> Result<String> {
-    let seeds = seeds_phrase(report);
-    let title = format!("Held-out accuracy, L = {l} (mean and min-max over {seeds})");
-    let subtitle = format!(
-        "on {} held-out sequences, evaluated every {} iterations; runs that diverged count until they stop",
-        report.config.heldout, report.config.schedule.eval_every
-    );
-    let bands: Vec<(String, Band)> = variants(report)
+    let series: Vec<SeedLines> = variants(report)
         .into_iter()
         .map(|v| {
             let runs = runs_of(report, &v, l);
-            let samples = runs
-                .iter()
-                .flat_map(|r| r.curve.iter().map(|p| (p.iter, p.heldout_acc)));
-            (v, Band::from_samples(samples))
+            SeedLines::new(v, &runs, |r| {
+                r.curve.iter().map(|p| (p.iter, p.heldout_acc)).collect()
+            })
         })
-        .filter(|(_, b)| !b.x.is_empty())
+        .filter(|s| !s.lines.is_empty())
         .collect();
+    let diverged = series.iter().any(|s| !s.stops.is_empty());
+    let title = format!(
+        "Held-out accuracy during training, L = {l} ({})",
+        seeds_phrase(report)
+    );
+    let subtitle = format!(
+        "thin: each seed; {} on {} held-out sequences, evaluated every {} iterations",
+        if diverged {
+            "thick: mean over the seeds still running (× where a diverged seed stopped);\n"
+        } else {
+            "thick: their mean;"
+        },
+        report.config.heldout,
+        report.config.schedule.eval_every
+    );
     let baseline = baseline(report, l);
 
-    let x = iteration_axis(report, &bands);
+    let x = iteration_axis(report, series.iter().flat_map(SeedLines::xs));
     let x_hi = x.range.end;
-    let lows = bands
-        .iter()
-        .flat_map(|(_, b)| b.min.iter().copied())
-        .chain(baseline);
+    let lows = series.iter().flat_map(SeedLines::values).chain(baseline);
     let y = accuracy_axis(lows, "held-out accuracy");
 
     render(&title, &subtitle, |body, at| {
         let mut chart = build_chart(body, &x, &y, at)?;
         let mut occupied = Vec::new();
-        for (v, b) in &bands {
-            draw_band(&mut chart, b, color(report, v), &mut occupied)?;
+        for s in &series {
+            draw_seed_lines(&mut chart, s, color(report, &s.variant), &mut occupied)?;
         }
         if let Some(base) = baseline {
             draw_baseline(&mut chart, &[(0.0, base), (x_hi, base)], &mut occupied)?;
         }
-        for (v, b) in &bands {
-            draw_mean(&mut chart, b, color(report, v), false, &mut occupied)?;
+        for s in &series {
+            draw_mean(
+                &mut chart,
+                &s.mean,
+                color(report, &s.variant),
+                false,
+                &mut occupied,
+            )?;
         }
         let mut legend = Legend::default();
-        legend.variants(report, bands.iter().map(|(v, _)| v.as_str()), true, false);
+        for s in &series {
+            legend.variant(report, &s.variant, s.label("diverged"), false);
+        }
+        if diverged {
+            legend.cross("diverged: the seed stops there");
+        }
         if let Some(base) = baseline {
             legend.baseline(format!("majority baseline ({base:.3})"));
         }
@@ -187,14 +226,87 @@ fn curve(report: &StudyReport, l: usize) -> Result<String> {
     })
 }
 
+/// One variant's seeds as lines, and their mean.
+struct SeedLines {
+    variant: String,
+    /// One line per run that has a finite point: its finite (x, value)
+    /// points in order.
+    lines: Vec<Vec<(f64, f64)>>,
+    /// The last point of each run that diverged.
+    stops: Vec<(f64, f64)>,
+    /// Runs, and runs that diverged.
+    runs: usize,
+    diverged: usize,
+    /// The mean at each x over the lines present there.
+    mean: Band,
+}
+
+impl SeedLines {
+    /// From each run's (x, value) points.
+    fn new(
+        variant: String,
+        runs: &[&RunReport],
+        points: impl Fn(&RunReport) -> Vec<(usize, f64)>,
+    ) -> Self {
+        let mut lines = Vec::new();
+        let mut stops = Vec::new();
+        let mut samples = Vec::new();
+        for r in runs {
+            let line: Vec<(usize, f64)> =
+                points(r).into_iter().filter(|p| p.1.is_finite()).collect();
+            if line.is_empty() {
+                continue;
+            }
+            samples.extend(line.iter().copied());
+            let line: Vec<(f64, f64)> = line.into_iter().map(|(x, v)| (x as f64, v)).collect();
+            if r.diverged {
+                stops.extend(line.last().copied());
+            }
+            lines.push(line);
+        }
+        Self {
+            variant,
+            lines,
+            stops,
+            runs: runs.len(),
+            diverged: runs.iter().filter(|r| r.diverged).count(),
+            mean: Band::from_samples(samples),
+        }
+    }
+
+    /// The x of every point.
+    fn xs(&self) -> impl Iterator<Item = f64> + '_ {
+        self.lines.iter().flatten().map(|p| p.0)
+    }
+
+    /// The value of every point.
+    fn values(&self) -> impl Iterator<Item = f64> + '_ {
+        self.lines.iter().flatten().map(|p| p.1)
+    }
+
+    /// The variant's legend label, noting the seeds that diverged (`what`
+    /// says what became of them).
+    fn label(&self, what: &str) -> String {
+        match self.diverged {
+            0 => self.variant.clone(),
+            n => format!("{} ({n} of {} seeds {what})", self.variant, self.runs),
+        }
+    }
+}
+
 /// Final held-out accuracy against length (log2 axis): per variant the mean
-/// with ± one standard deviation (clipped to [0, 1]) and each seed as a dot,
-/// and the majority baseline of each length.
+/// over the seeds that did not diverge with its 95% Student-t interval (the
+/// summary's `heldout_acc_ci95`, cut to [0, 1]; none for one seed) and each
+/// seed as a dot (a diverged one as a cross, not in the mean), and the
+/// majority baseline of each length.
 fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
-    let seeds = seeds_phrase(report);
-    let title = format!("Final held-out accuracy against length (mean ± std over {seeds})");
+    let title = format!(
+        "Final held-out accuracy against length ({})",
+        seeds_phrase(report)
+    );
     let subtitle = format!(
-        "after {} iterations, on {} held-out sequences; small dots: single seeds",
+        "mean over the seeds that did not diverge; bars: its 95% t-interval, cut to [0, 1]\n\
+         small dots: single seeds; after {} iterations, on {} held-out sequences",
         report.config.schedule.iters, report.config.heldout
     );
     let mut lengths = lengths(report);
@@ -221,12 +333,16 @@ fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
     let dodge = |i: usize| (i as f64 - (n_variants - 1.0) / 2.0) * step;
     let (cap, seed_shift) = ((6.0 * px).min(0.3 * step), (9.0 * px).min(0.4 * step));
 
+    /// Lower and upper end of an error bar.
+    type Bar = Option<(f64, f64)>;
     struct Series {
         variant: String,
-        /// (log2 L, mean, std) per length.
-        mean: Vec<(f64, f64, f64)>,
-        /// (log2 L, shifted, final accuracy) per seed.
+        /// (log2 L, mean, its 95% interval cut to [0, 1]) per length.
+        mean: Vec<(f64, f64, Bar)>,
+        /// (log2 L, shifted, final accuracy) per seed that did not diverge.
         seeds: Vec<(f64, f64)>,
+        /// The same for the seeds that diverged.
+        diverged: Vec<(f64, f64)>,
     }
     let series: Vec<Series> = variants
         .iter()
@@ -236,34 +352,46 @@ fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
                 variant: variant.clone(),
                 mean: Vec::new(),
                 seeds: Vec::new(),
+                diverged: Vec::new(),
             };
             for &l in &lengths {
                 let xl = (l as f64).log2() + dodge(i);
-                let finals: Vec<f64> = runs_of(report, variant, l)
-                    .iter()
-                    .map(|r| r.final_metrics.heldout_acc)
-                    .filter(|a| a.is_finite())
-                    .collect();
-                s.seeds.extend(finals.iter().map(|&a| (xl + seed_shift, a)));
+                let runs = runs_of(report, variant, l);
+                let finals = |diverged: bool| -> Vec<f64> {
+                    runs.iter()
+                        .filter(|r| r.diverged == diverged)
+                        .map(|r| r.final_metrics.heldout_acc)
+                        .filter(|a| a.is_finite())
+                        .collect()
+                };
+                let (kept, lost) = (finals(false), finals(true));
+                s.seeds.extend(kept.iter().map(|&a| (xl + seed_shift, a)));
+                s.diverged
+                    .extend(lost.iter().map(|&a| (xl + seed_shift, a)));
                 let row = report
                     .summary
                     .iter()
                     .find(|r| r.variant == *variant && r.length == l);
                 // The summary's figures, unless a NaN made them useless.
-                let (mean, std) = match row {
+                let (mean, ci) = match row {
                     Some(r) if r.heldout_acc_mean.is_finite() => {
-                        (r.heldout_acc_mean, r.heldout_acc_std)
+                        (r.heldout_acc_mean, r.heldout_acc_ci95)
                     }
-                    _ => mean_std(&finals),
+                    _ => {
+                        let (mean, std) = mean_std(&kept);
+                        (mean, ci95_half_width(std, kept.len()))
+                    }
                 };
                 if mean.is_finite() {
-                    s.mean
-                        .push((xl, mean, if std.is_finite() { std } else { 0.0 }));
+                    let bar = ci
+                        .filter(|h| h.is_finite())
+                        .map(|h| ((mean - h).max(0.0), (mean + h).min(1.0)));
+                    s.mean.push((xl, mean, bar));
                 }
             }
             s
         })
-        .filter(|s| !s.mean.is_empty() || !s.seeds.is_empty())
+        .filter(|s| !s.mean.is_empty() || !s.seeds.is_empty() || !s.diverged.is_empty())
         .collect();
     let baselines: Vec<(f64, f64)> = lengths
         .iter()
@@ -281,8 +409,8 @@ fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
         .flat_map(|s| {
             s.mean
                 .iter()
-                .map(|&(_, m, sd)| (m - sd).max(0.0))
-                .chain(s.seeds.iter().map(|p| p.1))
+                .map(|&(_, m, bar)| bar.map_or(m, |b| b.0))
+                .chain(s.seeds.iter().chain(&s.diverged).map(|p| p.1))
         })
         .chain(baselines.iter().map(|p| p.1));
     let y = accuracy_axis(lows, "final held-out accuracy");
@@ -306,8 +434,9 @@ fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
                     .map(|&p| Circle::new(p, 3, c.mix(0.45).filled())),
             )?;
             occupied.extend(s.seeds.iter().map(|&p| vec![p]));
-            for &(xl, m, sd) in &s.mean {
-                let (a, b) = ((m - sd).max(0.0), (m + sd).min(1.0));
+            draw_stops(&mut chart, &s.diverged, c, &mut occupied)?;
+            for &(xl, _, bar) in &s.mean {
+                let Some((a, b)) = bar else { continue };
                 let style = c.stroke_width(2);
                 chart.draw_series([
                     PathElement::new(vec![(xl, a), (xl, b)], style),
@@ -322,12 +451,10 @@ fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
             occupied.push(line);
         }
         let mut legend = Legend::default();
-        legend.variants(
-            report,
-            series.iter().map(|s| s.variant.as_str()),
-            false,
-            true,
-        );
+        legend.variants(report, series.iter().map(|s| s.variant.as_str()), true);
+        if series.iter().any(|s| !s.diverged.is_empty()) {
+            legend.cross("diverged seed (not in the mean)");
+        }
         if !baselines.is_empty() {
             legend.baseline("majority baseline".to_owned());
         }
@@ -336,41 +463,51 @@ fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
 }
 
 /// Accuracy at each position `t` at the end of training, length `l`: per
-/// variant the mean over seeds and the min-max band, and the (overall)
-/// majority baseline. Above [`MARKERS_UP_TO`] the mean at even positions and
-/// the mean at odd positions are two lines (solid and dashed), without bands.
+/// variant each seed that did not diverge as a thin line (a diverged run's
+/// final model answers garbage) and their mean as a thick one with markers,
+/// and the majority label of each position (the accuracy of always
+/// answering the held-out set's most frequent label there) as a dashed grey
+/// zigzag. One baseline over all positions would not do: positions differ
+/// in how predictable they are (1.00, 0.51, 0.84, 0.51, …), so a model that
+/// learned nothing would look well above it at even positions. Above
+/// [`MARKERS_UP_TO`] even and odd positions are separate lines (solid and
+/// dashed), for the seeds, the means and the majority alike.
 fn per_position(report: &StudyReport, l: usize) -> Result<String> {
-    let seeds = seeds_phrase(report);
     let markers = l <= MARKERS_UP_TO;
-    let title = format!("Accuracy at each position at the end of training, L = {l}");
-    let subtitle = if markers {
-        format!(
-            "mean and min-max over {seeds}, on {} held-out sequences; dashed: majority baseline over all positions",
-            report.config.heldout
-        )
-    } else {
-        format!(
-            "mean over {seeds}, on {} held-out sequences, even and odd positions as separate lines",
-            report.config.heldout
-        )
-    };
-    let bands: Vec<(String, Band)> = variants(report)
+    let series: Vec<SeedLines> = variants(report)
         .into_iter()
         .map(|v| {
             let runs = runs_of(report, &v, l);
-            let samples = runs.iter().flat_map(|r| {
-                r.final_metrics
-                    .per_position_acc
-                    .iter()
-                    .copied()
-                    .enumerate()
-                    .take(l)
+            let kept: Vec<&RunReport> = runs.iter().copied().filter(|r| !r.diverged).collect();
+            let mut s = SeedLines::new(v, &kept, |r| {
+                let acc = &r.final_metrics.per_position_acc;
+                acc.iter().copied().enumerate().take(l).collect()
             });
-            (v, Band::from_samples(samples))
+            // Counted against all the runs, the diverged ones left out.
+            s.runs = runs.len();
+            s.diverged = runs.len() - kept.len();
+            s
         })
-        .filter(|(_, b)| !b.x.is_empty())
+        .filter(|s| !s.lines.is_empty())
         .collect();
-    let baseline = baseline(report, l);
+    let majority = majority_per_position(report, l);
+    let left_out = series.iter().map(|s| s.diverged).sum::<usize>();
+
+    let title = format!("Accuracy at each position at the end of training, L = {l}");
+    let subtitle = format!(
+        "thin: each seed; thick: their mean{}; on {} held-out sequences\n{}",
+        match left_out {
+            0 => String::new(),
+            1 => " (1 diverged seed left out)".to_owned(),
+            n => format!(" ({n} diverged seeds left out)"),
+        },
+        report.config.heldout,
+        if markers {
+            "dashed grey: accuracy of always answering each position's most frequent held-out label"
+        } else {
+            "solid: even t, dashed: odd t; grey: always answering each position's most frequent label"
+        }
+    );
 
     let x_hi = l.max(1) as f64 - 0.5;
     let x = AxisSpec {
@@ -379,37 +516,61 @@ fn per_position(report: &StudyReport, l: usize) -> Result<String> {
         desc: "position t in the sequence".to_owned(),
         fmt: Box::new(|v| format!("{v:.0}")),
     };
-    let lows = bands
+    let lows = series
         .iter()
-        .flat_map(|(_, b)| if markers { &b.min } else { &b.mean }.iter().copied())
-        .chain(baseline);
+        .flat_map(SeedLines::values)
+        .chain(majority.iter().map(|p| p.1));
     let y = accuracy_axis(lows, "held-out accuracy at position t");
 
     render(&title, &subtitle, |body, at| {
         let mut chart = build_chart(body, &x, &y, at)?;
         let mut occupied = Vec::new();
-        if markers {
-            for (v, b) in &bands {
-                draw_band(&mut chart, b, color(report, v), &mut occupied)?;
-            }
-        }
-        if let Some(base) = baseline {
-            draw_baseline(&mut chart, &[(-0.5, base), (x_hi, base)], &mut occupied)?;
-        }
-        for (v, b) in &bands {
-            let c = color(report, v);
+        for s in &series {
+            let c = color(report, &s.variant);
             if markers {
-                draw_mean(&mut chart, b, c, true, &mut occupied)?;
+                draw_seed_lines(&mut chart, s, c, &mut occupied)?;
                 continue;
             }
-            let parity = |odd: bool| -> Vec<(f64, f64)> {
-                b.x.iter()
-                    .zip(&b.mean)
-                    .filter(|&(&x, _)| (x as usize % 2 == 1) == odd)
-                    .map(|(&x, &m)| (x, m))
-                    .collect()
-            };
-            let (even, odd) = (parity(false), parity(true));
+            let thin = c.mix(SEED_ALPHA).stroke_width(1);
+            for line in &s.lines {
+                let (even, odd) = (parity(line, false), parity(line, true));
+                chart.draw_series(LineSeries::new(even.iter().copied(), thin))?;
+                chart.draw_series(DashedLineSeries::new(odd.iter().copied(), 6, 4, thin))?;
+                occupied.push(even);
+                occupied.push(odd);
+            }
+        }
+        if markers {
+            draw_baseline(&mut chart, &majority, &mut occupied)?;
+        } else if !majority.is_empty() {
+            let (even, odd) = (parity(&majority, false), parity(&majority, true));
+            chart.draw_series(LineSeries::new(
+                even.iter().copied(),
+                BASELINE.stroke_width(2),
+            ))?;
+            chart.draw_series(DashedLineSeries::new(
+                odd.iter().copied(),
+                9,
+                5,
+                BASELINE.stroke_width(2),
+            ))?;
+            occupied.push(even);
+            occupied.push(odd);
+        }
+        for s in &series {
+            let c = color(report, &s.variant);
+            if markers {
+                draw_mean(&mut chart, &s.mean, c, true, &mut occupied)?;
+                continue;
+            }
+            let mean: Vec<(f64, f64)> = s
+                .mean
+                .x
+                .iter()
+                .copied()
+                .zip(s.mean.mean.iter().copied())
+                .collect();
+            let (even, odd) = (parity(&mean, false), parity(&mean, true));
             chart.draw_series(LineSeries::new(even.iter().copied(), c.stroke_width(3)))?;
             chart.draw_series(DashedLineSeries::new(
                 odd.iter().copied(),
@@ -421,20 +582,56 @@ fn per_position(report: &StudyReport, l: usize) -> Result<String> {
             occupied.push(odd);
         }
         let mut legend = Legend::default();
-        let names = bands.iter().map(|(v, _)| v.as_str());
-        legend.variants(report, names, markers, markers);
+        for s in &series {
+            let label = s.label("diverged, left out");
+            legend.variant(report, &s.variant, label, markers);
+        }
         if !markers {
             legend.style("solid: even t", false);
             legend.style("dashed: odd t", true);
         }
-        if let Some(base) = baseline {
-            legend.baseline(format!("majority baseline ({base:.3})"));
+        if !majority.is_empty() {
+            let label = "majority label of each position".to_owned();
+            if markers {
+                legend.baseline(label);
+            } else {
+                legend.line(label, BASELINE, 2, None);
+            }
         }
         draw_legend(&chart, body, &legend, &occupied, at)
     })
 }
 
-/// `‖∂E/∂h_t‖` against time step `t` at length `l`, on a log10 axis: per
+/// The points at even (or odd) x.
+fn parity(points: &[(f64, f64)], odd: bool) -> Vec<(f64, f64)> {
+    points
+        .iter()
+        .copied()
+        .filter(|&(x, _)| (x as usize % 2 == 1) == odd)
+        .collect()
+}
+
+/// The majority per-position accuracy of length `l`'s held-out set, as
+/// (t, accuracy) (the same set for every variant); empty without a summary
+/// row that has it.
+fn majority_per_position(report: &StudyReport, l: usize) -> Vec<(f64, f64)> {
+    report
+        .summary
+        .iter()
+        .find(|r| r.length == l && !r.majority_per_position.is_empty())
+        .map(|r| {
+            r.majority_per_position
+                .iter()
+                .take(l)
+                .enumerate()
+                .filter(|(_, m)| m.is_finite())
+                .map(|(t, &m)| (t as f64, m))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `‖∂E_{L−1}/∂h_t‖` against time step `t` at length `l`, on a log10 axis: per
 /// variant the geometric mean over seeds of the curve measured at the end of
 /// training (solid) and before training (dashed). Norms that are not finite
 /// and positive are skipped (the legend counts them); a run that diverged
@@ -443,9 +640,10 @@ fn per_position(report: &StudyReport, l: usize) -> Result<String> {
 /// drawn on a dotted floor line.
 fn grad_flow(report: &StudyReport, l: usize) -> Result<String> {
     let seeds = seeds_phrase(report);
-    let title = format!("Gradient flow ‖∂E_L−1/∂h_t‖, L = {l} (geometric mean over {seeds})");
+    let title = format!("Gradient flow {GRAD_FLOW_LAST}, L = {l} ({seeds})");
     let subtitle = format!(
-        "the last step's error, traced back; mean over {} held-out sequences; vanishing: decay from the last step back; exploding: growth",
+        "E(L−1): the last step's error; geometric mean over seeds, each over {} held-out sequences\n\
+         vanishing: decays from t = L−1 back to t = 0; exploding: grows",
         report.config.schedule.grad_flow_batch
     );
     struct Flow {
@@ -529,7 +727,8 @@ fn grad_flow(report: &StudyReport, l: usize) -> Result<String> {
     let highest = logs().fold(f64::NEG_INFINITY, f64::max);
     let floor = (highest - GRAD_FLOW_DECADES).floor();
     let cut = logs().any(|v| v < floor);
-    let y = log_axis(logs().map(|v| v.max(floor)), "‖∂E_L−1/∂h_t‖ (log scale)");
+    let desc = format!("{GRAD_FLOW_LAST} (log scale)");
+    let y = log_axis(logs().map(|v| v.max(floor)), &desc);
 
     render(&title, &subtitle, |body, at| {
         let mut chart = build_chart(body, &x, &y, at)?;
@@ -588,7 +787,7 @@ fn grad_flow(report: &StudyReport, l: usize) -> Result<String> {
             } else {
                 format!("{} ({})", f.variant, notes.join("; "))
             };
-            legend.variant(report, &f.variant, label, false, false);
+            legend.variant(report, &f.variant, label, false);
         }
         legend.style("solid: end of training", false);
         legend.style("dashed: before training", true);
@@ -601,84 +800,91 @@ fn grad_flow(report: &StudyReport, l: usize) -> Result<String> {
 }
 
 /// The largest singular value of the recurrent matrix against training
-/// iteration at length `l`: per variant the mean over seeds and the min-max
-/// band (on a log10 axis, the geometric mean, when the values span more than
-/// a factor of ten), and a dashed line at 1.
+/// iteration at length `l`: per variant each seed as a thin line and their
+/// mean (on a log10 axis, the geometric mean, when the values span more than
+/// a factor of ten) as a thick one, as in [`curve`], and a dashed line at 1.
 fn spectral_norm(report: &StudyReport, l: usize) -> Result<String> {
-    let seeds = seeds_phrase(report);
-    let samples = |variant: &str| -> Vec<(usize, f64)> {
-        runs_of(report, variant, l)
+    let points = |r: &RunReport| -> Vec<(usize, f64)> {
+        r.curve
             .iter()
-            .flat_map(|r| r.curve.iter())
             .filter_map(|p| p.spectral_norm.map(|s| (p.iter, s)))
             .filter(|&(_, s)| s.is_finite() && s > 0.0)
             .collect()
     };
-    let all: Vec<(String, Vec<(usize, f64)>)> = variants(report)
-        .into_iter()
-        .map(|v| {
-            let s = samples(&v);
-            (v, s)
-        })
-        .filter(|(_, s)| !s.is_empty())
-        .collect();
-    let (lowest, highest) = all
+    let (lowest, highest) = report
+        .runs
         .iter()
-        .flat_map(|(_, s)| s.iter().map(|p| p.1))
-        .fold((1.0f64, 1.0f64), |(a, b), v| (a.min(v), b.max(v)));
+        .filter(|r| r.length == l)
+        .flat_map(points)
+        .fold((1.0f64, 1.0f64), |(a, b), (_, v)| (a.min(v), b.max(v)));
     let log = highest / lowest > 10.0;
     let scale = move |v: f64| if log { v.log10() } else { v };
-    let bands: Vec<(String, Band)> = all
+    let series: Vec<SeedLines> = variants(report)
         .into_iter()
-        .map(|(v, s)| {
-            let b = Band::from_samples(s.into_iter().map(|(i, x)| (i, scale(x))));
-            (v, b)
+        .map(|v| {
+            let runs = runs_of(report, &v, l);
+            SeedLines::new(v, &runs, |r| {
+                points(r).into_iter().map(|(i, x)| (i, scale(x))).collect()
+            })
         })
+        .filter(|s| !s.lines.is_empty())
         .collect();
+    let diverged = series.iter().any(|s| !s.stops.is_empty());
 
     let title = format!("Largest singular value of the recurrent matrix, L = {l}");
     let subtitle = format!(
-        "{} over {seeds}; below 1 (dashed) an Elman RNN's gradients through time must vanish",
-        if log {
-            "geometric mean and min-max"
+        "thin: each of {}; thick: their {}mean{}\n\
+         below 1 (dashed) an Elman RNN's gradients through time must vanish",
+        seeds_phrase(report),
+        if log { "geometric " } else { "" },
+        if diverged {
+            " over the seeds still running (× where a diverged seed stopped)"
         } else {
-            "mean and min-max"
-        }
+            ""
+        },
     );
-    let x = iteration_axis(report, &bands);
+    let x = iteration_axis(report, series.iter().flat_map(SeedLines::xs));
     let x_hi = x.range.end;
     let y = if log {
         let logs = [lowest.log10(), highest.log10()];
         log_axis(logs, "largest singular value (log scale)")
     } else {
-        linear_axis(lowest, highest, "largest singular value of W or W_hh")
+        linear_axis(lowest, highest, "largest singular value of W or Wₕₕ")
     };
     let one = scale(1.0);
 
     render(&title, &subtitle, |body, at| {
         let mut chart = build_chart(body, &x, &y, at)?;
         let mut occupied = Vec::new();
-        for (v, b) in &bands {
-            draw_band(&mut chart, b, color(report, v), &mut occupied)?;
+        for s in &series {
+            draw_seed_lines(&mut chart, s, color(report, &s.variant), &mut occupied)?;
         }
         draw_baseline(&mut chart, &[(0.0, one), (x_hi, one)], &mut occupied)?;
-        for (v, b) in &bands {
-            draw_mean(&mut chart, b, color(report, v), false, &mut occupied)?;
+        for s in &series {
+            draw_mean(
+                &mut chart,
+                &s.mean,
+                color(report, &s.variant),
+                false,
+                &mut occupied,
+            )?;
         }
         let mut legend = Legend::default();
-        legend.variants(report, bands.iter().map(|(v, _)| v.as_str()), true, false);
-        legend.baseline("σ_max = 1".to_owned());
+        for s in &series {
+            legend.variant(report, &s.variant, s.label("diverged"), false);
+        }
+        if diverged {
+            legend.cross("diverged: the seed stops there");
+        }
+        legend.baseline("σₘₐₓ = 1".to_owned());
         draw_legend(&chart, body, &legend, &occupied, at)
     })
 }
 
 /// The training-iteration x axis of a per-iteration plot: 0 to the
 /// configured iterations (or the last point drawn, if later).
-fn iteration_axis(report: &StudyReport, bands: &[(String, Band)]) -> AxisSpec {
-    let max_iter = bands
-        .iter()
-        .flat_map(|(_, b)| b.x.iter().copied())
-        .fold(0.0, f64::max);
+fn iteration_axis(report: &StudyReport, xs: impl IntoIterator<Item = f64>) -> AxisSpec {
+    let max_iter = xs.into_iter().fold(0.0, f64::max);
     let x_hi = (report.config.schedule.iters as f64).max(max_iter).max(1.0);
     AxisSpec {
         range: 0.0..x_hi,
@@ -688,13 +894,11 @@ fn iteration_axis(report: &StudyReport, bands: &[(String, Band)]) -> AxisSpec {
     }
 }
 
-/// Mean, min and max over seeds of the finite values at each x.
+/// The mean over seeds of the finite values at each x.
 #[derive(Debug, Default, PartialEq)]
 struct Band {
     x: Vec<f64>,
     mean: Vec<f64>,
-    min: Vec<f64>,
-    max: Vec<f64>,
 }
 
 impl Band {
@@ -711,9 +915,6 @@ impl Band {
         for (x, v) in by_x {
             b.x.push(x as f64);
             b.mean.push(v.iter().sum::<f64>() / v.len() as f64);
-            b.min.push(v.iter().copied().fold(f64::INFINITY, f64::min));
-            b.max
-                .push(v.iter().copied().fold(f64::NEG_INFINITY, f64::max));
         }
         b
     }
@@ -920,29 +1121,38 @@ fn superscript(k: i32) -> String {
 }
 
 /// Where a legend goes: inside the plotting area (in the corner or side
-/// that hides the least), or in a column of this many pixels right of it.
+/// that hides the least), or in a column right of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LegendAt {
     /// Inside the plotting area.
     Inside,
-    /// Right of it, in a column this wide.
-    Right(i32),
+    /// Right of it, in a column this wide, for a legend this high.
+    Right {
+        /// The legend's width in pixels.
+        width: i32,
+        /// Its height in pixels.
+        height: i32,
+    },
 }
 
 /// What a legend drawn inside the plotting area hid: sampled pixels of the
-/// data (one every 3 pixels along each line), and its width.
+/// data (one every 3 pixels along each line; `usize::MAX` if it does not fit
+/// there), and its size.
 #[derive(Debug, Clone, Copy, Default)]
 struct LegendFit {
     /// Samples of the data under the legend (and a 4-pixel rim).
     hidden: usize,
     /// The legend's width in pixels.
     width: i32,
+    /// Its height in pixels.
+    height: i32,
 }
 
 /// Draws the title block and hands the rest of the canvas to `draw`, with
 /// the legend inside the plotting area; if it would hide more than
 /// [`LEGEND_HIDES_AT_MOST`] samples of the data there, draws it again on a
-/// canvas widened by a column for the legend on the right.
+/// canvas widened by a column for the legend on the right. Title and
+/// subtitle are wrapped to the canvas's width ([`wrap`]).
 fn render(
     title: &str,
     subtitle: &str,
@@ -952,7 +1162,11 @@ fn render(
     if fit.hidden <= LEGEND_HIDES_AT_MOST {
         return Ok(svg);
     }
-    let (svg, _) = render_once(title, subtitle, &draw, LegendAt::Right(fit.width))?;
+    let right = LegendAt::Right {
+        width: fit.width,
+        height: fit.height,
+    };
+    let (svg, _) = render_once(title, subtitle, &draw, right)?;
     Ok(svg)
 }
 
@@ -966,16 +1180,28 @@ fn render_once(
     let mut svg = String::new();
     let fit;
     {
-        // A legend on the right widens the canvas, so that the chart keeps
-        // its size.
-        let extra = match at {
-            LegendAt::Inside => 0,
-            LegendAt::Right(_) => (right_margin(at) - right_margin(LegendAt::Inside)) as u32,
+        // A legend on the right widens the canvas (and heightens it if it
+        // is taller than the chart), so that the chart keeps its size.
+        let (extra_w, legend_h) = match at {
+            LegendAt::Inside => (0, 0),
+            LegendAt::Right { height, .. } => (
+                (right_margin(at) - right_margin(LegendAt::Inside)) as u32,
+                height,
+            ),
         };
-        let size = (SIZE.0 + extra, SIZE.1);
+        let width = SIZE.0 + extra_w;
+        let max_w = f64::from(width) - 2.0 * HEADER_MARGIN;
+        let titles = wrap(title, svg_px(TITLE_PT), true, max_w);
+        let subtitles = wrap(subtitle, svg_px(SUBTITLE_PT), false, max_w);
+        let sub_top = 8 + TITLE_LINE_H * titles.len() as i32 + 4;
+        let header_h = (sub_top + SUBTITLE_LINE_H * subtitles.len() as i32 + 1) as u32;
+        // The legend starts at the chart's top margin, and needs a few
+        // pixels below.
+        let body_h = (SIZE.1 - HEADER_H).max(legend_h as u32 + CHART_TOP + 8);
+        let size = (width, header_h + body_h);
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         root.fill(&WHITE)?;
-        let (header, body) = root.split_vertically(HEADER_H);
+        let (header, body) = root.split_vertically(header_h);
         let centre = size.0 as i32 / 2;
         let top = Pos::new(HPos::Center, VPos::Top);
         let title_style = (FONT, TITLE_PT)
@@ -983,23 +1209,43 @@ fn render_once(
             .style(FontStyle::Bold)
             .color(&BLACK)
             .pos(top);
-        header.draw(&Text::new(title, (centre, 8), title_style))?;
+        for (i, line) in titles.iter().enumerate() {
+            let y = 8 + TITLE_LINE_H * i as i32;
+            header.draw(&Text::new(line.as_str(), (centre, y), title_style.clone()))?;
+        }
         let sub_style = (FONT, SUBTITLE_PT)
             .into_font()
             .color(&RGBColor(80, 80, 80))
             .pos(top);
-        header.draw(&Text::new(subtitle, (centre, 40), sub_style))?;
+        for (i, line) in subtitles.iter().enumerate() {
+            let y = sub_top + SUBTITLE_LINE_H * i as i32;
+            header.draw(&Text::new(line.as_str(), (centre, y), sub_style.clone()))?;
+        }
         fit = draw(&body, at)?;
         root.present()?;
     }
-    Ok((svg, fit))
+    Ok((dash_baselines(&svg), fit))
 }
+
+/// The SVG with every line drawn in [`DASHED_BASELINE`] dashed, in
+/// [`BASELINE`]'s colour.
+fn dash_baselines(svg: &str) -> String {
+    let [r, g, b] = [BASELINE.0, BASELINE.1, BASELINE.2];
+    let [r2, g2, b2] = [DASHED_BASELINE.0, DASHED_BASELINE.1, DASHED_BASELINE.2];
+    svg.replace(
+        &format!("stroke=\"#{r2:02X}{g2:02X}{b2:02X}\""),
+        &format!("stroke=\"#{r:02X}{g:02X}{b:02X}\" stroke-dasharray=\"8 5\""),
+    )
+}
+
+/// The chart's margin above the plotting area.
+const CHART_TOP: u32 = 6;
 
 /// The chart's margin on the right: room for the legend if it goes there.
 fn right_margin(at: LegendAt) -> i32 {
     match at {
         LegendAt::Inside => 30,
-        LegendAt::Right(w) => w + 2 * LEGEND_GAP,
+        LegendAt::Right { width, .. } => width + 2 * LEGEND_GAP,
     }
 }
 
@@ -1013,7 +1259,7 @@ fn build_chart<'a, 'b>(
 ) -> Result<Chart<'a, 'b>> {
     let right = right_margin(at);
     let mut chart = ChartBuilder::on(body)
-        .margin_top(6)
+        .margin_top(CHART_TOP)
         .margin_left(14)
         .margin_right(right)
         .margin_bottom(10)
@@ -1037,28 +1283,6 @@ fn build_chart<'a, 'b>(
     Ok(chart)
 }
 
-/// The translucent min-max polygon of a band.
-fn draw_band(
-    chart: &mut Chart,
-    b: &Band,
-    c: RGBColor,
-    occupied: &mut Vec<Vec<(f64, f64)>>,
-) -> Result<()> {
-    let upper = b.x.iter().copied().zip(b.max.iter().copied());
-    let lower = b.x.iter().copied().zip(b.min.iter().copied()).rev();
-    let polygon: Vec<(f64, f64)> = upper.chain(lower).collect();
-    chart.draw_series(std::iter::once(Polygon::new(
-        polygon,
-        c.mix(BAND_ALPHA).filled(),
-    )))?;
-    occupied.push(b.x.iter().copied().zip(b.max.iter().copied()).collect());
-    occupied.push(b.x.iter().copied().zip(b.min.iter().copied()).collect());
-    for ((&x, &lo), &hi) in b.x.iter().zip(&b.min).zip(&b.max) {
-        occupied.push(vec![(x, lo), (x, hi)]);
-    }
-    Ok(())
-}
-
 /// The mean line of a band, with markers if asked.
 fn draw_mean(
     chart: &mut Chart,
@@ -1076,35 +1300,71 @@ fn draw_mean(
     Ok(())
 }
 
-/// A dashed grey line through `points`.
+/// A dashed grey line through `points` (one polyline, see
+/// [`DASHED_BASELINE`]).
 fn draw_baseline(
     chart: &mut Chart,
     points: &[(f64, f64)],
     occupied: &mut Vec<Vec<(f64, f64)>>,
 ) -> Result<()> {
-    chart.draw_series(DashedLineSeries::new(
+    chart.draw_series(LineSeries::new(
         points.iter().copied(),
-        10,
-        6,
-        BASELINE.stroke_width(2),
+        DASHED_BASELINE.stroke_width(2),
     ))?;
+    if let [p] = points[..] {
+        chart.draw_series(std::iter::once(Circle::new(p, 3, BASELINE.filled())))?;
+    }
     occupied.push(points.to_vec());
+    Ok(())
+}
+
+/// Each seed's line, thin and faint in the variant's colour (a single point
+/// as a dot), and a cross where a diverged run stopped.
+fn draw_seed_lines(
+    chart: &mut Chart,
+    s: &SeedLines,
+    c: RGBColor,
+    occupied: &mut Vec<Vec<(f64, f64)>>,
+) -> Result<()> {
+    let thin = c.mix(SEED_ALPHA).stroke_width(1);
+    for line in &s.lines {
+        chart.draw_series(LineSeries::new(line.iter().copied(), thin))?;
+        if let [p] = line[..] {
+            chart.draw_series(std::iter::once(Circle::new(
+                p,
+                2,
+                c.mix(SEED_ALPHA).filled(),
+            )))?;
+        }
+        occupied.push(line.clone());
+    }
+    draw_stops(chart, &s.stops, c, occupied)
+}
+
+/// Crosses where diverged runs stopped.
+fn draw_stops(
+    chart: &mut Chart,
+    stops: &[(f64, f64)],
+    c: RGBColor,
+    occupied: &mut Vec<Vec<(f64, f64)>>,
+) -> Result<()> {
+    chart.draw_series(stops.iter().map(|&p| Cross::new(p, 5, c.stroke_width(2))))?;
+    occupied.extend(stops.iter().map(|&p| vec![p]));
     Ok(())
 }
 
 /// How a legend entry's symbol looks.
 #[derive(Debug, Clone, Copy)]
 enum Symbol {
-    /// A variant's line in its colour, over a band swatch and/or with a
-    /// marker.
+    /// A variant's line in its colour, with a marker or not.
     Variant {
         /// The variant's colour.
         color: RGBColor,
-        /// Whether a translucent band swatch goes behind the line.
-        band: bool,
         /// Whether a marker goes on the line.
         marker: bool,
     },
+    /// A dark grey cross: where a diverged run stopped.
+    Cross,
     /// A line: solid, or dashed as (dash, gap) pixels.
     Line {
         /// Its colour.
@@ -1127,25 +1387,17 @@ impl Legend {
         &mut self,
         report: &StudyReport,
         variants: impl IntoIterator<Item = &'v str>,
-        band: bool,
         marker: bool,
     ) {
         for v in variants {
-            self.variant(report, v, v.to_owned(), band, marker);
+            self.variant(report, v, v.to_owned(), marker);
         }
     }
 
     /// One entry in a variant's colour.
-    fn variant(&mut self, report: &StudyReport, v: &str, label: String, band: bool, marker: bool) {
+    fn variant(&mut self, report: &StudyReport, v: &str, label: String, marker: bool) {
         let color = color(report, v);
-        self.0.push((
-            label,
-            Symbol::Variant {
-                color,
-                band,
-                marker,
-            },
-        ));
+        self.0.push((label, Symbol::Variant { color, marker }));
     }
 
     /// An entry explaining a line style, in dark grey.
@@ -1156,7 +1408,12 @@ impl Legend {
 
     /// The majority baseline's (or another reference line's) entry.
     fn baseline(&mut self, label: String) {
-        self.line(label, BASELINE, 2, Some((7, 4)));
+        self.line(label, DASHED_BASELINE, 2, None);
+    }
+
+    /// The entry of the crosses where diverged runs stopped.
+    fn cross(&mut self, label: &str) {
+        self.0.push((label.to_owned(), Symbol::Cross));
     }
 
     /// An entry with a plain line symbol.
@@ -1181,12 +1438,12 @@ fn draw_legend(
         return Ok(LegendFit::default());
     }
     let font = (FONT, LEGEND_PT).into_font();
-    let mut text_w = 0;
-    for (label, _) in entries {
-        text_w = text_w.max(body.estimate_text_size(label, &font.clone().into())?.0 as i32);
-    }
-    // Slack for viewer fonts wider than plotters' estimate.
-    let w = text_w + text_w / 8 + LEGEND_SYMBOL_W + 2 * LEGEND_MARGIN;
+    let text_w = entries
+        .iter()
+        .map(|(label, _)| text_width(label, svg_px(LEGEND_PT), false))
+        .fold(0.0, f64::max)
+        .ceil() as i32;
+    let w = text_w + LEGEND_SYMBOL_W + 2 * LEGEND_MARGIN;
     let row_h = (LEGEND_PT * 1.25) as i32;
     let h = (entries.len() as i32 - 1) * row_h + LEGEND_PT as i32 + 2 * LEGEND_MARGIN;
     let (xr, yr) = chart.plotting_area().get_pixel_range();
@@ -1238,13 +1495,20 @@ fn draw_legend(
         .into_iter()
         .min_by_key(hidden)
         .unwrap_or(candidates[0]);
+    // Too big for the plotting area: it goes right of it.
+    let fits_inside = w + 10 <= area_w && h + 10 <= area_h;
     let fit = LegendFit {
-        hidden: hidden(&best),
+        hidden: if fits_inside {
+            hidden(&best)
+        } else {
+            usize::MAX
+        },
         width: w,
+        height: h,
     };
     let (x0, y0) = match at {
         LegendAt::Inside => best,
-        LegendAt::Right(_) => (xr.end + LEGEND_GAP, yr.start),
+        LegendAt::Right { .. } => (xr.end + LEGEND_GAP, yr.start),
     };
 
     // The body's own coordinates.
@@ -1264,17 +1528,7 @@ fn draw_legend(
         let y = y0 + LEGEND_MARGIN + LEGEND_PT as i32 / 2 + i as i32 * row_h;
         let x = x0 + LEGEND_MARGIN;
         match *symbol {
-            Symbol::Variant {
-                color,
-                band,
-                marker,
-            } => {
-                if band {
-                    body.draw(&Rectangle::new(
-                        [(x, y - 7), (x + sw, y + 7)],
-                        color.mix(BAND_ALPHA).filled(),
-                    ))?;
-                }
+            Symbol::Variant { color, marker } => {
                 body.draw(&PathElement::new(
                     vec![(x, y), (x + sw, y)],
                     color.stroke_width(3),
@@ -1282,6 +1536,10 @@ fn draw_legend(
                 if marker {
                     body.draw(&Circle::new((x + sw / 2, y), 4, color.filled()))?;
                 }
+            }
+            Symbol::Cross => {
+                let style = RGBColor(50, 50, 50).stroke_width(2);
+                body.draw(&Cross::new((x + sw / 2, y), 5, style))?;
             }
             Symbol::Line {
                 color,
@@ -1371,6 +1629,81 @@ fn seeds_phrase(report: &StudyReport) -> String {
         1 => "1 seed".to_owned(),
         n => format!("{n} seeds"),
     }
+}
+
+/// The `font-size` in the SVG of a plotters font size.
+fn svg_px(plotters_size: f64) -> f64 {
+    plotters_size / 1.24
+}
+
+/// A bound on the width in pixels of `text` drawn at `px` pixels (the SVG's
+/// `font-size`) in the viewer's sans-serif font: per character at least its
+/// advance in DejaVu Sans (the widest of the common sans-serif fonts; Arial,
+/// Helvetica and Liberation Sans are narrower), bold 12 % wider (at least
+/// DejaVu Sans Bold's). Plotters' own estimate counts UTF-8 bytes, 0.56 em
+/// each, which is too little for bold text and capitals.
+fn text_width(text: &str, px: f64, bold: bool) -> f64 {
+    let em: f64 = text
+        .chars()
+        .map(|c| match c {
+            ' ' | '.' | ',' | ':' | ';' | '\'' | '!' | '|' | '(' | ')' | '[' | ']' | '/' | '\\'
+            | '-' | 'f' | 'i' | 'j' | 'l' | 'r' | 't' | 'I' | 'J' => 0.45,
+            'm' | 'w' | 'M' | 'W' | '%' | '@' => 1.0,
+            'A'..='Z' => 0.8,
+            'a'..='z' | '0'..='9' => 0.65,
+            'ₘ' => 0.7,
+            '‖' | '·' | '–' | '⁰'..='⁹' | '¹' | '²' | '³' | '⁻' | '₀'..='ₜ' => {
+                0.55
+            }
+            '∂' => 0.6,
+            'σ' => 0.8,
+            c if c.is_ascii() => 0.85,
+            _ => 1.0,
+        })
+        .sum();
+    em * px * if bold { 1.12 } else { 1.0 }
+}
+
+/// `text` in lines no wider than `max_w` pixels ([`text_width`]): a new
+/// line at each `\n`, and within a line a break after a "; " if one fits,
+/// else after a ", ", else at a space; a word wider than `max_w` stays whole
+/// on its line.
+fn wrap(text: &str, px: f64, bold: bool, max_w: f64) -> Vec<String> {
+    text.lines()
+        .flat_map(|line| wrap_line(line, px, bold, max_w))
+        .collect()
+}
+
+/// One line of [`wrap`].
+fn wrap_line(text: &str, px: f64, bold: bool, max_w: f64) -> Vec<String> {
+    let fits = |t: &str| text_width(t, px, bold) <= max_w;
+    let mut lines = Vec::new();
+    let mut rest = text.trim();
+    'lines: while !fits(rest) {
+        for sep in ["; ", ", ", " "] {
+            let keep = sep.trim_end().len();
+            let cut = rest
+                .match_indices(sep)
+                .map(|(i, _)| i)
+                .filter(|&i| i > 0 && fits(&rest[..i + keep]))
+                .last();
+            if let Some(i) = cut {
+                lines.push(rest[..i + keep].to_owned());
+                rest = rest[i + sep.len()..].trim_start();
+                continue 'lines;
+            }
+        }
+        // No break fits: break at the first space, or give up.
+        match rest.split_once(' ') {
+            Some((word, tail)) => {
+                lines.push(word.to_owned());
+                rest = tail.trim_start();
+            }
+            None => break,
+        }
+    }
+    lines.push(rest.to_owned());
+    lines
 }
 
 #[cfg(test)]
@@ -1590,6 +1923,440 @@ mod tests {
             .collect()
     }
 
+    /// A `<text>` element: where, how and what.
+    #[derive(Debug)]
+    struct SvgText {
+        x: f64,
+        y: f64,
+        anchor: String,
+        size: f64,
+        bold: bool,
+        rotated: bool,
+        text: String,
+    }
+
+    /// The value of attribute `name` in a tag's text.
+    fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+        let key = format!(" {name}=\"");
+        let at = tag.find(&key)? + key.len();
+        tag[at..].split_once('"').map(|(v, _)| v)
+    }
+
+    /// The SVG's width and height.
+    fn canvas(svg: &str) -> (f64, f64) {
+        let tag = svg.split_once('>').unwrap().0;
+        let num = |n| attr(tag, n).unwrap().parse().unwrap();
+        (num("width"), num("height"))
+    }
+
+    /// Every `<text>` element, its content unescaped.
+    fn svg_texts(svg: &str) -> Vec<SvgText> {
+        svg.split("<text")
+            .skip(1)
+            .map(|t| {
+                let (tag, rest) = t.split_once('>').unwrap();
+                let text = rest.split_once("</text>").unwrap().0.trim();
+                let num = |n| attr(tag, n).unwrap().parse().unwrap();
+                SvgText {
+                    x: num("x"),
+                    y: num("y"),
+                    anchor: attr(tag, "text-anchor").unwrap_or("start").to_owned(),
+                    size: num("font-size"),
+                    bold: attr(tag, "font-weight") == Some("bold"),
+                    rotated: attr(tag, "transform").is_some(),
+                    text: text
+                        .replace("&apos;", "'")
+                        .replace("&quot;", "\"")
+                        .replace("&lt;", "<")
+                        .replace("&gt;", ">")
+                        .replace("&amp;", "&"),
+                }
+            })
+            .collect()
+    }
+
+    /// A `<polyline>`: stroke colour, width, opacity, whether dashed, and
+    /// its points in pixels.
+    #[derive(Debug)]
+    struct Polyline {
+        stroke: String,
+        width: String,
+        opacity: String,
+        dashed: bool,
+        points: Vec<(f64, f64)>,
+    }
+
+    fn polylines(svg: &str) -> Vec<Polyline> {
+        svg.split("<polyline")
+            .skip(1)
+            .map(|t| {
+                let tag = t.split_once("/>").unwrap().0;
+                let get = |n| attr(tag, n).unwrap_or_default().to_owned();
+                let points = get("points")
+                    .split_whitespace()
+                    .map(|p| {
+                        let (x, y) = p.split_once(',').unwrap();
+                        (x.parse().unwrap(), y.parse().unwrap())
+                    })
+                    .collect();
+                Polyline {
+                    stroke: get("stroke"),
+                    width: get("stroke-width"),
+                    opacity: get("opacity"),
+                    dashed: attr(tag, "stroke-dasharray").is_some(),
+                    points,
+                }
+            })
+            .collect()
+    }
+
+    /// A colour as the SVG writes it.
+    fn hex(c: RGBColor) -> String {
+        format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
+    }
+
+    /// The thin per-seed lines of a variant's colour.
+    fn seed_lines(svg: &str, c: RGBColor) -> Vec<Polyline> {
+        polylines(svg)
+            .into_iter()
+            .filter(|p| p.stroke == hex(c) && p.width == "1" && p.opacity == SEED_ALPHA.to_string())
+            .collect()
+    }
+
+    /// The x pixel of the tick labelled `label`.
+    fn tick_x(svg: &str, label: &str) -> f64 {
+        svg_texts(svg)
+            .into_iter()
+            .find(|t| t.text == label && t.anchor == "middle")
+            .unwrap_or_else(|| panic!("no tick {label}"))
+            .x
+    }
+
+    #[test]
+    fn curves_show_every_seed_from_iteration_0() {
+        let report = synthetic(Study::article());
+        let svg = curve(&report, 32).unwrap();
+        let zero = tick_x(&svg, "0");
+        let last = tick_x(&svg, "20000");
+        for v in ["rnn", "dnn"] {
+            let lines = seed_lines(&svg, color(&report, v));
+            assert_eq!(lines.len(), 10, "{v}: one thin line per seed");
+            for l in &lines {
+                assert!(
+                    (l.points[0].0 - zero).abs() <= 1.0,
+                    "{v} starts at 0: {l:?}"
+                );
+            }
+            // The diverged run's line stops (at 8,500 of 20,000), the others
+            // run to the end.
+            let ends: Vec<f64> = lines.iter().map(|l| l.points.last().unwrap().0).collect();
+            let stopped = ends.iter().filter(|&&x| x < last - 1.0).count();
+            assert_eq!(stopped, usize::from(v == "rnn"), "{v}: {ends:?}");
+        }
+        // The mean is thick, over the seeds still running.
+        let means: Vec<Polyline> = polylines(&svg)
+            .into_iter()
+            .filter(|p| p.width == "3" && p.points.len() > 2)
+            .collect();
+        assert_eq!(means.len(), 2, "{means:?}");
+        let shown = texts(&svg);
+        assert!(
+            shown
+                .iter()
+                .any(|t| t.contains("thick: mean over the seeds still running")),
+            "{shown:?}"
+        );
+        // The majority baseline: one dashed grey line across the chart (and
+        // its legend symbol).
+        let grey: Vec<Polyline> = polylines(&svg)
+            .into_iter()
+            .filter(|p| p.stroke == hex(BASELINE) && p.dashed)
+            .collect();
+        assert_eq!(grey.len(), 2, "{grey:?}");
+        assert!(
+            grey.iter()
+                .any(|p| p.points[0].0 == zero && p.points[1].0 == last)
+        );
+        // Without a diverged run, no cross and a plain mean.
+        let shown = texts(&curve(&report, 8).unwrap()).join("\n");
+        assert!(!shown.contains("diverged"), "{shown}");
+        assert!(shown.contains("thin: each seed; thick: their mean;"));
+    }
+
+    /// `ys` as an affine function of `values` (fitted through the first
+    /// value and the one farthest from it), to within a pixel.
+    fn assert_affine(what: &str, values: &[f64], ys: &[f64]) {
+        assert_eq!(values.len(), ys.len(), "{what}");
+        let far = |i: &usize| ((values[*i] - values[0]).abs() * 1e6) as u64;
+        let j = (0..values.len()).max_by_key(far).unwrap();
+        let slope = (ys[j] - ys[0]) / (values[j] - values[0]);
+        for (v, y) in values.iter().zip(ys) {
+            let want = ys[0] + slope * (v - values[0]);
+            assert!((y - want).abs() <= 1.0, "{what}: {v} at {y}, not {want}");
+        }
+    }
+
+    #[test]
+    fn per_position_plots_draw_the_majority_of_each_position() {
+        let report = synthetic(Study::article());
+        for l in [8, 16, 32] {
+            let svg = per_position(&report, l).unwrap();
+            let majority = &report.summary.iter().find(|r| r.length == l).unwrap();
+            let want = &majority.majority_per_position;
+            let zigzag: Vec<Polyline> = polylines(&svg)
+                .into_iter()
+                .filter(|p| p.stroke == hex(BASELINE) && p.dashed && p.points.len() == l)
+                .collect();
+            assert_eq!(
+                zigzag.len(),
+                1,
+                "L = {l}: one dashed line through every position"
+            );
+            let (xs, ys): (Vec<f64>, Vec<f64>) = zigzag[0].points.iter().copied().unzip();
+            let ts: Vec<f64> = (0..l).map(|t| t as f64).collect();
+            assert_affine("x", &ts, &xs);
+            assert_affine("y", want, &ys);
+            // Higher on screen (smaller y) where the majority is right more.
+            assert!(ys[2] < ys[1], "{ys:?}");
+            let shown = texts(&svg);
+            assert!(
+                shown.contains(&"majority label of each position"),
+                "{shown:?}"
+            );
+            assert!(!shown.iter().any(|t| t.contains("over all positions")));
+            // Thin lines: every seed that did not diverge (one rnn run
+            // diverged at L = 32; it is left out, and the legend says so).
+            let diverged = usize::from(l == 32);
+            assert_eq!(seed_lines(&svg, color(&report, "rnn")).len(), 10 - diverged);
+            assert_eq!(seed_lines(&svg, color(&report, "dnn")).len(), 10);
+            assert_eq!(
+                shown.contains(&"rnn (1 of 10 seeds diverged, left out)"),
+                l == 32,
+                "{shown:?}"
+            );
+            for line in seed_lines(&svg, color(&report, "dnn")) {
+                assert_eq!(line.points.len(), l);
+            }
+        }
+        // Long sequences: the majority at even and at odd positions.
+        let mut config = long();
+        config.lengths = vec![128];
+        config.seeds = vec![0, 1];
+        let report = synthetic(config);
+        let svg = per_position(&report, 128).unwrap();
+        let even = polylines(&svg)
+            .into_iter()
+            .filter(|p| p.stroke == hex(BASELINE) && p.width == "2" && p.points.len() == 64)
+            .count();
+        assert_eq!(even, 1);
+        assert!(texts(&svg).contains(&"majority label of each position"));
+    }
+
+    /// The y pixel of accuracy `v`, from the y tick labels 0.5 and 1.0.
+    fn accuracy_y(svg: &str) -> impl Fn(f64) -> f64 {
+        let tick = |label: &str| {
+            svg_texts(svg)
+                .into_iter()
+                .find(|t| t.text == label && t.anchor == "end")
+                .unwrap()
+                .y
+        };
+        let (y05, y10) = (tick("0.5"), tick("1.0"));
+        move |v| y05 + (v - 0.5) / 0.5 * (y10 - y05)
+    }
+
+    /// The centres of the circles of radius `r` in colour `c`.
+    fn circles(svg: &str, c: RGBColor, r: &str) -> Vec<(f64, f64)> {
+        svg.split("<circle")
+            .skip(1)
+            .map(|t| t.split_once("/>").unwrap().0)
+            .filter(|t| attr(t, "r") == Some(r) && attr(t, "fill") == Some(&hex(c)))
+            .map(|t| {
+                let num = |n| attr(t, n).unwrap().parse::<f64>().unwrap();
+                (num("cx"), num("cy"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn accuracy_against_length_has_95_percent_intervals() {
+        let mut report = synthetic(Study::article());
+        let rnn = color(&report, "rnn");
+        let svg = accuracy_vs_length(&report).unwrap();
+        let y = accuracy_y(&svg);
+        // Error bars: vertical rnn lines, from mean − h to mean + h.
+        let bars = |svg: &str| -> Vec<(f64, f64)> {
+            let mut b: Vec<(f64, f64)> = polylines(svg)
+                .into_iter()
+                .filter(|p| p.stroke == hex(rnn) && p.width == "2" && p.points.len() == 2)
+                .filter(|p| p.points[0].0 == p.points[1].0)
+                .map(|p| (p.points[0].1, p.points[1].1))
+                .collect();
+            b.sort_by(|a, b| a.0.total_cmp(&b.0));
+            b
+        };
+        let rows: Vec<&study::SummaryRow> = report
+            .summary
+            .iter()
+            .filter(|r| r.variant == "rnn")
+            .collect();
+        let mut want: Vec<(f64, f64)> = rows
+            .iter()
+            .map(|r| {
+                let h = r.heldout_acc_ci95.unwrap();
+                let m = r.heldout_acc_mean;
+                (y((m - h).max(0.0)), y((m + h).min(1.0)))
+            })
+            .collect();
+        want.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let got = bars(&svg);
+        assert_eq!(got.len(), 3, "{got:?}");
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g.0 - w.0).abs() <= 1.5 && (g.1 - w.1).abs() <= 1.5,
+                "{got:?} {want:?}"
+            );
+        }
+        // The diverged run (final accuracy 0.45) is a cross, not a dot, and
+        // not in the mean.
+        let shown = texts(&svg);
+        assert!(
+            shown.contains(&"diverged seed (not in the mean)"),
+            "{shown:?}"
+        );
+        assert!(shown.iter().any(|t| t.contains("95% t-interval")));
+        // Without summary rows the mean is computed here, over the seeds
+        // that did not diverge.
+        let kept: Vec<f64> = report
+            .runs
+            .iter()
+            .filter(|r| r.variant == "rnn" && r.length == 32 && !r.diverged)
+            .map(|r| r.final_metrics.heldout_acc)
+            .collect();
+        let mean32 = kept.iter().sum::<f64>() / kept.len() as f64;
+        // A huge interval is cut to [0, 1].
+        report.summary.iter_mut().for_each(|r| {
+            if r.length == 8 {
+                r.heldout_acc_ci95 = Some(5.0);
+            }
+        });
+        report.summary.retain(|r| r.length != 32);
+        let svg = accuracy_vs_length(&report).unwrap();
+        let y = accuracy_y(&svg);
+        let means = circles(&svg, rnn, "6");
+        assert_eq!(means.len(), 3);
+        assert!(
+            means.iter().any(|p| (p.1 - y(mean32)).abs() <= 1.0),
+            "{means:?}, want {}",
+            y(mean32)
+        );
+        let cut = |b: &(f64, f64)| (b.0 - y(0.0)).abs() <= 1.0 && (b.1 - y(1.0)).abs() <= 1.0;
+        assert!(bars(&svg).iter().any(cut), "{:?}", bars(&svg));
+    }
+
+    /// Every text element lies inside the canvas, by [`text_width`]'s
+    /// bound: horizontal ones from their anchor, the rotated axis label
+    /// about its centre.
+    fn assert_texts_fit(name: &str, svg: &str) {
+        let (w, h) = canvas(svg);
+        for t in svg_texts(svg) {
+            let len = text_width(&t.text, t.size, t.bold);
+            let (along, extent) = if t.rotated { (t.y, h) } else { (t.x, w) };
+            let start = match t.anchor.as_str() {
+                "middle" => along - len / 2.0,
+                "end" => along - len,
+                _ => along,
+            };
+            assert!(
+                start >= 0.0 && start + len <= extent,
+                "{name}: {t:?} ({len:.0} px) overflows [0, {extent}]"
+            );
+            assert!(
+                (0.0..=w).contains(&t.x) && (0.0..=h).contains(&t.y),
+                "{name}: {t:?} is off the canvas"
+            );
+        }
+    }
+
+    #[test]
+    fn every_text_fits_the_canvas() {
+        let mut long_names = long();
+        long_names.lengths = vec![8, 256];
+        long_names.seeds = (0..100).collect();
+        for v in &mut long_names.variants {
+            v.clip = Some(nncore::ClipNorm::new(12.5).unwrap());
+        }
+        let mut one = quick();
+        one.seeds = vec![7];
+        for config in [Study::article(), long(), long_names, one] {
+            let report = synthetic(config);
+            for (name, svg) in all(&report).unwrap() {
+                assert_texts_fit(&name, &svg);
+                // Math reads as text: no TeX-style subscripts.
+                for t in texts(&svg) {
+                    assert!(!t.contains('_'), "{name}: {t:?}");
+                }
+            }
+        }
+    }
+
+    /// Writes the synthetic studies' plots to `$PLOTS_OUT` (default
+    /// `/tmp/plots-synthetic`), to look at them:
+    /// `cargo test -p plots -- --ignored write_synthetic_plots`.
+    #[test]
+    #[ignore = "writes files, for looking at the plots"]
+    fn write_synthetic_plots() {
+        let out = std::env::var("PLOTS_OUT").unwrap_or_else(|_| "/tmp/plots-synthetic".into());
+        let mut odd = quick();
+        odd.lengths = vec![1, 1024];
+        let mut log_spectral = synthetic(quick());
+        for r in log_spectral.runs.iter_mut().filter(|r| r.seed == 0) {
+            for p in &mut r.curve {
+                p.spectral_norm = p.spectral_norm.map(|s| s * 100.0);
+            }
+        }
+        for (dir, report) in [
+            ("article", synthetic(Study::article())),
+            ("long", synthetic(long())),
+            ("odd", synthetic(odd)),
+            ("log_spectral", log_spectral),
+        ] {
+            let dir = std::path::Path::new(&out).join(dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            for (name, svg) in all(&report).unwrap() {
+                std::fs::write(dir.join(name), svg).unwrap();
+            }
+        }
+    }
+
+    /// [`text_width`] bounds DejaVu Sans (measured with fontTools: the sum
+    /// of the advance widths, in em).
+    #[test]
+    fn text_widths_bound_dejavu_sans() {
+        for (text, bold, dejavu_em) in [
+            (
+                "Held-out accuracy, L = 32 (mean over 10 seeds)",
+                true,
+                27.07,
+            ),
+            ("the last step's error, traced back", false, 16.36),
+            ("WWW MMM mmm www", false, 11.88),
+            ("WWW MMM mmm www", true, 13.24),
+            ("‖∂E(L−1)/∂hₜ‖ (log scale)", false, 12.26),
+            ("1.5·10⁻⁷ 0123456789", false, 10.79),
+        ] {
+            let est = text_width(text, 1.0, bold);
+            assert!(est >= dejavu_em, "{text:?}: {est} < {dejavu_em}");
+            assert!(est <= 1.35 * dejavu_em, "{text:?}: {est} ≫ {dejavu_em}");
+        }
+        let lines = wrap("aaaa; bbbb, cccc dddd", 10.0, false, 100.0);
+        assert_eq!(lines, ["aaaa;", "bbbb, cccc dddd"]);
+        let lines = wrap("bbbb, cccc dddd eeee", 10.0, false, 100.0);
+        assert_eq!(lines, ["bbbb,", "cccc dddd eeee"]);
+        assert_eq!(wrap("aaaa bbbb", 10.0, false, 10.0), ["aaaa", "bbbb"]);
+        assert_eq!(wrap("short", 10.0, false, 1000.0), ["short"]);
+    }
+
     #[test]
     fn every_plot_is_named_and_has_text() {
         let report = synthetic(Study::article());
@@ -1639,7 +2406,8 @@ mod tests {
                 );
             }
             assert!(
-                texts.iter().any(|t| t.starts_with("majority baseline")),
+                texts.iter().any(|t| t.starts_with("majority baseline")
+                    || *t == "majority label of each position"),
                 "{name}"
             );
             assert!(
@@ -1648,7 +2416,12 @@ mod tests {
             );
         }
         let curve32 = texts(&plots[2].1);
-        assert!(curve32.contains(&"Held-out accuracy, L = 32 (mean and min-max over 10 seeds)"));
+        assert!(curve32.contains(&"Held-out accuracy during training, L = 32 (10 seeds)"));
+        assert!(
+            curve32.contains(&"rnn (1 of 10 seeds diverged)")
+                && curve32.contains(&"diverged: the seed stops there"),
+            "{curve32:?}"
+        );
         assert!(curve32.contains(&"training iteration") && curve32.contains(&"20000"));
         assert!(
             curve32.contains(&"majority baseline (0.679)"),
@@ -1670,7 +2443,7 @@ mod tests {
         // 0.5^31 ≈ 5e-10 at t = 1; the zero at t = 0 is skipped).
         let flow32 = texts(&plots[9].1);
         assert!(
-            flow32.contains(&"Gradient flow ‖∂E_L−1/∂h_t‖, L = 32 (geometric mean over 10 seeds)"),
+            flow32.contains(&"Gradient flow ‖∂E(L−1)/∂hₜ‖, L = 32 (10 seeds)"),
             "{flow32:?}"
         );
         assert!(!flow32.contains(&"dnn"));
@@ -1692,7 +2465,7 @@ mod tests {
                 .iter()
                 .any(|t| t.starts_with("Largest singular value"))
         );
-        assert!(spectral8.contains(&"largest singular value of W or W_hh"));
+        assert!(spectral8.contains(&"largest singular value of W or Wₕₕ"));
         assert!(!spectral8.contains(&"dnn"));
         assert!(
             spectral8.contains(&"1.0") && spectral8.contains(&"2.0"),
@@ -1756,11 +2529,15 @@ mod tests {
         assert!(log.contains(&"largest singular value (log scale)".to_owned()));
         assert!(
             log.iter()
-                .any(|t| t.starts_with("geometric mean and min-max"))
+                .any(|t| *t == "thin: each of 2 seeds; thick: their geometric mean")
         );
         assert!(log.contains(&"100".to_owned()), "{log:?}");
         let linear = texts_of(&synthetic(quick()));
-        assert!(linear.iter().any(|t| t.starts_with("mean and min-max")));
+        assert!(
+            linear
+                .iter()
+                .any(|t| *t == "thin: each of 2 seeds; thick: their mean")
+        );
     }
 
     #[test]
@@ -1812,8 +2589,7 @@ mod tests {
         ]);
         assert_eq!(b.x, [1.0, 2.0]);
         assert!((b.mean[0] - 0.6).abs() < 1e-12);
-        assert_eq!((b.min[0], b.max[0]), (0.5, 0.7));
-        assert_eq!((b.mean[1], b.min[1], b.max[1]), (0.9, 0.9, 0.9));
+        assert_eq!(b.mean[1], 0.9);
     }
 
     #[test]
