@@ -73,8 +73,16 @@ fn train_save_load_eval_reproduces_the_recorded_metrics_exactly() {
         // Version 2: the file records where it comes from.
         assert_eq!(file["schema"], "rnnstudy.model/2");
         let p = &file["provenance"];
-        assert!(p["build"]["rustc"].as_str().is_some_and(|r| r.starts_with("rustc ")), "{p}");
-        assert!(p["command"][1] == "train" && p["started"].is_string(), "{p}");
+        assert!(
+            p["build"]["rustc"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("rustc ")),
+            "{p}"
+        );
+        assert!(
+            p["command"][1] == "train" && p["started"].is_string(),
+            "{p}"
+        );
         let recorded = &file["metrics"];
         let eval: Value =
             serde_json::from_str(&xtask(d, &["eval", "--load", &save, "--json"])).unwrap();
