@@ -63,17 +63,8 @@ pub fn score(pred: ArrayView2<'_, f64>, labels: ArrayView2<'_, f64>) -> Scores {
 /// assert!((b - (1.0 + 2.0 / 3.0) / 2.0).abs() < 1e-15);
 /// ```
 pub fn majority_baseline(labels: ArrayView2<'_, f64>) -> f64 {
-    let (n, l) = labels.dim();
-    assert!(n > 0 && l > 0, "majority_baseline: empty set");
-    labels
-        .columns()
-        .into_iter()
-        .map(|c| {
-            let ones = c.iter().filter(|&&v| v >= 0.5).count();
-            ones.max(n - ones) as f64 / n as f64
-        })
-        .sum::<f64>()
-        / l as f64
+    let per_position = majority_per_position(labels);
+    per_position.iter().sum::<f64>() / per_position.len() as f64
 }
 
 /// The accuracy of answering, at each position, that position's most
@@ -82,7 +73,7 @@ pub fn majority_baseline(labels: ArrayView2<'_, f64>) -> f64 {
 /// Their mean is [`majority_baseline`].
 pub fn majority_per_position(labels: ArrayView2<'_, f64>) -> Vec<f64> {
     let (n, l) = labels.dim();
-    assert!(n > 0 && l > 0, "majority_per_position: empty set");
+    assert!(n > 0 && l > 0, "majority baseline of an empty set");
     labels
         .columns()
         .into_iter()

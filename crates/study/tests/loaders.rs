@@ -5,9 +5,9 @@
 use proptest::prelude::*;
 use study::{RunReport, Study};
 
-/// A run file of a tiny study, as JSON text.
-fn run_file() -> String {
-    let study = Study::from_toml(
+/// A study of one tiny run.
+fn tiny() -> Study {
+    Study::from_toml(
         r#"
         name = "tiny"
         lengths = [3]
@@ -20,7 +20,12 @@ fn run_file() -> String {
         hidden = 3
         "#,
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// A run file of a tiny study, as JSON text.
+fn run_file() -> String {
+    let study = tiny();
     let dir = tempfile::tempdir().unwrap();
     let report = study::run(
         &study,
@@ -126,20 +131,7 @@ proptest! {
 /// it damaged.
 #[test]
 fn a_diverged_run_reads_back_and_is_kept_on_resume() {
-    let study = Study::from_toml(
-        r#"
-        name = "tiny"
-        lengths = [3]
-        seeds = 1
-        iters = 20
-        eval_every = 10
-        heldout = 8
-        [[variant]]
-        model = "rnn"
-        hidden = 3
-        "#,
-    )
-    .unwrap();
+    let study = tiny();
     let dir = tempfile::tempdir().unwrap();
     let folder = study::ReportDir::new(dir.path());
     let report = study::run(&study, &folder, &study::RunOptions::default()).unwrap();
