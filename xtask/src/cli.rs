@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use indicatif::{ProgressBar, ProgressStyle};
 use models::ModelKind;
-use nncore::OptimizerKind;
+use nncore::{OptimizerKind, Precision};
 use study::Mismatched;
 
 /// A `--model` / `--models` value: one of the registry's kinds, listed with
@@ -25,6 +25,17 @@ pub fn kind_parser() -> impl TypedValueParser<Value = ModelKind> {
 pub fn optimizer_parser() -> impl TypedValueParser<Value = OptimizerKind> {
     PossibleValuesParser::new(OptimizerKind::ALL.map(|k| PossibleValue::new(k.name())))
         .map(|s| s.parse::<OptimizerKind>().expect("a listed name"))
+}
+
+/// A `--precision` value.
+pub fn precision_parser() -> impl TypedValueParser<Value = Precision> {
+    PossibleValuesParser::new(Precision::ALL.map(|p| {
+        PossibleValue::new(p.name()).help(match p {
+            Precision::F64 => "64-bit floats: the article's, and the default",
+            Precision::F32 => "32-bit floats: PyTorch's default, about twice as fast",
+        })
+    }))
+    .map(|s| s.parse::<Precision>().expect("a listed name"))
 }
 
 /// A `--mismatched` value.

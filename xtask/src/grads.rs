@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use models::ModelKind;
+use nncore::Precision;
 use serde_json::{Value, json};
 
 use crate::cli::{self, emit};
@@ -32,6 +33,9 @@ pub struct GradsArgs {
     /// One sequence as JSON: {"x": [..], "labels": [..]}
     #[arg(long, value_name = "S.json")]
     sample: PathBuf,
+    /// Precision to compute in (the parameters are rounded to it)
+    #[arg(long, value_parser = cli::precision_parser(), value_name = "P", default_value = "f64")]
+    precision: Precision,
 }
 
 /// Reads a JSON file of at most the data-file size limit.
@@ -114,11 +118,14 @@ fn number_list(v: &Value, key: &str, path: &Path) -> Result<Vec<f64>> {
 /// Computes `{"loss", "y", "grad"}` for a model kind, parameters and sample.
 pub fn grads_json(
     kind: ModelKind,
+    precision: Precision,
     params: &Value,
     sample: &Value,
     sample_path: &Path,
 ) -> Result<Value> {
-    let mut model = kind.from_json(params).context("parameter file")?;
+    let mut model = kind
+        .from_json(params, precision)
+        .context("parameter file")?;
     let x = number_list(sample, "x", sample_path)?;
     if x.is_empty() {
         bail!("sample file {}: `x` is empty", sample_path.display());
@@ -152,6 +159,6 @@ pub fn run(args: GradsArgs) -> Result<()> {
     let bytes = seqdata::io::read_limited(&args.params, "parameter file")?;
     let (kind, params) = kind_and_params(args.model, &bytes, &args.params)?;
     let sample = read_json(&args.sample, "sample")?;
-    let out = grads_json(kind, &params, &sample, &args.sample)?;
+    let out = grads_json(kind, args.precision, &params, &sample, &args.sample)?;
     emit(&format!("{out}\n"))
 }

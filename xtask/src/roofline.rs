@@ -29,8 +29,8 @@ pub fn run(args: RooflineArgs) -> Result<()> {
     if args.samples == 0 || args.samples > 1000 {
         bail!("--samples {} is out of range: use 1 ..= 1000", args.samples);
     }
-    let (rows, peak) = bench::roofline::measure(args.samples);
-    let table = bench::roofline::table(&rows, peak);
+    let (rows, peaks) = bench::roofline::measure(args.samples);
+    let table = bench::roofline::table(&rows, peaks);
     emit(&format!("{table}\n"))?;
     if args.write {
         let path = cli::workspace_root().join("crates/bench/README.md");

@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use models::ModelKind;
-use nncore::{ClipNorm, OptimizerKind};
+use nncore::{ClipNorm, OptimizerKind, Precision};
 use study::{LockMode, Mismatched, ReportDir, RunOptions, Study, Variant};
 
 use crate::cli::{self, emit};
@@ -24,7 +24,8 @@ SUMMARY.md and SVG plots. --save-models also keeps each run's trained model as a
 runs/<run>.model.json, which `cargo xtask eval --load`, `predict` and `export` read.\n\n\
 --models, --lr-io, --lr-rec and --optimizer replace the file's variants by every combination of \
 model × lr_io × lr_rec (each model's article rate where a list is not given; the dnn has no \
-recurrent group and takes --lr-io everywhere). --hidden and --clip apply to every variant.\n\n\
+recurrent group and takes --lr-io everywhere). --hidden, --clip and --precision apply to every \
+variant.\n\n\
 Examples:\n  cargo xtask study\n  cargo xtask study --quick\n  \
 cargo xtask study --preset long\n  \
 cargo xtask study --config studies/long.toml --seeds 1 --lengths 8,32 --iters 2000\n  \
@@ -89,6 +90,9 @@ pub struct StudyArgs {
     /// Optimiser of every variant [default: sgd, the article's]
     #[arg(long, value_parser = cli::optimizer_parser(), value_name = "NAME")]
     optimizer: Option<OptimizerKind>,
+    /// Precision every variant computes in [default: the study's, f64]
+    #[arg(long, value_parser = cli::precision_parser(), value_name = "P")]
+    precision: Option<Precision>,
     /// Report name: reports go to reports/NAME/ (a value with a '/' is a folder path)
     /// [default: study for the article's study, else the study's name]
     #[arg(long, value_name = "NAME")]
@@ -179,6 +183,9 @@ impl StudyArgs {
             }
             if let Some(c) = self.clip {
                 v.clip = Some(c);
+            }
+            if let Some(p) = self.precision {
+                v.precision = p;
             }
         }
         s.dedup_variants();

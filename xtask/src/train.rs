@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use models::{ModelFile, ModelKind, Training};
-use nncore::{ClipNorm, Observer, OptimizerKind, Schedule};
+use nncore::{ClipNorm, Observer, OptimizerKind, Precision, Schedule};
 use seqdata::AlternatingSign;
 use study::{Job, VariantDef};
 
@@ -57,6 +57,9 @@ pub struct TrainArgs {
     /// Hidden units [default: 100]
     #[arg(long, value_name = "H")]
     hidden: Option<usize>,
+    /// Precision the model computes in (recorded in the model file)
+    #[arg(long, value_parser = cli::precision_parser(), value_name = "P", default_value = "f64")]
+    precision: Precision,
     /// Evaluate on the held-out set every N iterations [default: 500, or --iters if fewer]
     #[arg(long, value_name = "N")]
     eval_every: Option<usize>,
@@ -92,8 +95,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         lr_io: args.lr_io,
         lr_rec: args.lr_rec,
         clip: args.clip,
+        precision: Some(args.precision),
     }
-    .resolve();
+    .resolve(args.precision);
     variant.check()?;
     let schedule = Schedule {
         iters: args.iters,

@@ -5,25 +5,35 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use models::ModelKind;
+use nncore::Precision;
 use ndarray::{Array2, linalg::general_mat_mul};
 use std::hint::black_box;
 
+/// The lengths every kind is timed at: the article's longest, and the long
+/// study's.
+const LENGTHS: [usize; 2] = [32, 256];
+
 fn training_iteration(c: &mut Criterion) {
     let mut g = c.benchmark_group("train_iter");
-    for len in [8, 16, 32] {
+    for len in LENGTHS {
         let d = bench::data(len, 64);
         g.throughput(Throughput::Elements(len as u64));
+        if len > 32 {
+            g.sample_size(30);
+        }
         for kind in ModelKind::all() {
-            let mut m = bench::model(kind, len);
-            let mut t = bench::trainer(kind);
-            let mut i = 0;
-            g.bench_function(format!("{kind}_L{len}"), |b| {
-                b.iter(|| {
-                    let (x, y) = d.sample(i % d.len());
-                    i += 1;
-                    black_box(t.step(m.as_mut(), x, y).unwrap())
-                })
-            });
+            for precision in Precision::ALL {
+                let mut m = bench::model(kind, len, precision);
+                let mut t = bench::trainer(kind);
+                let mut i = 0;
+                g.bench_function(format!("{kind}_{precision}_L{len}"), |b| {
+                    b.iter(|| {
+                        let (x, y) = d.sample(i % d.len());
+                        i += 1;
+                        black_box(t.step(m.as_mut(), x, y).unwrap())
+                    })
+                });
+            }
         }
     }
     g.finish();
@@ -34,10 +44,12 @@ fn evaluation(c: &mut Criterion) {
     g.sample_size(20);
     let d = bench::data(32, 2000);
     for kind in ModelKind::all() {
-        let m = bench::model(kind, 32);
-        g.bench_function(format!("{kind}_L32"), |b| {
-            b.iter(|| black_box(m.predict_batch(d.inputs()).unwrap()))
-        });
+        for precision in Precision::ALL {
+            let m = bench::model(kind, 32, precision);
+            g.bench_function(format!("{kind}_{precision}_L32"), |b| {
+                b.iter(|| black_box(m.predict_batch(d.inputs()).unwrap()))
+            });
+        }
     }
     g.finish();
 }

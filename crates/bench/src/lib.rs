@@ -6,7 +6,7 @@
 //!
 //! ```
 //! let kind: models::ModelKind = "lstm".parse()?;
-//! let mut model = bench::model(kind, 8);
+//! let mut model = bench::model(kind, 8, nncore::Precision::F32);
 //! let data = bench::data(8, 4);
 //! let mut trainer = bench::trainer(kind);
 //! let (x, y) = data.sample(0);
@@ -18,16 +18,16 @@
 pub mod roofline;
 
 use models::ModelKind;
-use nncore::{Optimizer, SequenceModel, Trainer};
+use nncore::{Optimizer, Precision, SequenceModel, Trainer};
 use seqdata::{AlternatingSign, Dataset, Stream, seeded_rng};
 
 /// The article's hidden size, used by every fixture.
 pub const HIDDEN: usize = 100;
 
 /// A model of `kind` with the article's hidden size, for sequences of `len`,
-/// from a fixed seed.
-pub fn model(kind: ModelKind, len: usize) -> Box<dyn SequenceModel> {
-    kind.build(HIDDEN, len, &mut seeded_rng(0, Stream::Init))
+/// in `precision`, from a fixed seed.
+pub fn model(kind: ModelKind, len: usize, precision: Precision) -> Box<dyn SequenceModel> {
+    kind.build(HIDDEN, len, precision, &mut seeded_rng(0, Stream::Init))
         .expect("registered kinds build at the article's size")
 }
 

@@ -1,13 +1,16 @@
 //! How close to the machine's limit the hot paths run: each kernel timed
 //! (median of repeated samples, on one core), its floating-point work
 //! counted from the registry's cost model, and the resulting GFLOP/s
-//! compared with a large matrix product through ndarray (the practical f64
-//! peak of one core here).
+//! compared with a large matrix product through ndarray (the practical
+//! peak of one core here, in f64 and in f32), and the recurrent iterations'
+//! time compared with their memory-bound floor: the recurrent matrix
+//! streamed from cache twice per step.
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use models::ModelKind;
+use nncore::Precision;
 use ndarray::{Array2, linalg::general_mat_mul};
 
 /// One measured kernel.
@@ -15,10 +18,39 @@ use ndarray::{Array2, linalg::general_mat_mul};
 pub struct Row {
     /// What was timed.
     pub name: String,
+    /// The precision it computes in.
+    pub precision: Precision,
     /// Floating-point operations of one call.
     pub flops: f64,
+    /// Bytes of recurrent weights one call must stream from cache (each
+    /// step reads the recurrent matrix twice: forward, and backward for the
+    /// carry), or 0 where that is not the bound.
+    pub weight_bytes: f64,
     /// Median seconds of one call.
     pub seconds: f64,
+}
+
+/// The machine's limits, measured on one core.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Peaks {
+    /// GFLOP/s of a 512² f64 matrix product through ndarray (dgemm).
+    pub f64_gflops: f64,
+    /// GFLOP/s of the same product in f32 (sgemm).
+    pub f32_gflops: f64,
+    /// GB/s of repeated reads of a 320 KB buffer (an f64 LSTM's recurrent
+    /// matrix: it lives in L2), the bandwidth batch-1 matrix–vector work
+    /// streams its weights at.
+    pub cache_gbs: f64,
+}
+
+impl Peaks {
+    /// The compute peak of `precision`.
+    pub fn gflops(&self, precision: Precision) -> f64 {
+        match precision {
+            Precision::F32 => self.f32_gflops,
+            Precision::F64 => self.f64_gflops,
+        }
+    }
 }
 
 /// The median of `samples` timings of `reps` calls of `f`, per call.
@@ -37,68 +69,107 @@ fn median_time(samples: usize, reps: usize, mut f: impl FnMut()) -> f64 {
     t[t.len() / 2]
 }
 
-/// A training iteration of every registered kind at L = 8, 16 and 32,
-/// held-out evaluation of 2,000 sequences at L = 32 for every kind, the
-/// training pool, and the reference matrix product. Returns the rows and the
-/// peak in GFLOP/s.
-pub fn measure(samples: usize) -> (Vec<Row>, f64) {
+/// The lengths the training iterations are timed at.
+pub const LENGTHS: [usize; 2] = [32, 256];
+
+/// Bytes of the recurrent matrix of `kind` at hidden `h` in `precision`
+/// (`H × G·H` numbers, `G` from the registry's cost model), 0 for a kind
+/// without one.
+fn recurrent_bytes(kind: ModelKind, h: usize, precision: Precision) -> f64 {
+    if !kind.info().recurrent {
+        return 0.0;
+    }
+    // train_macs = 3·L·G·H² for a recurrent cell.
+    let g = (kind.info().train_macs)(h, 1) / (3 * h * h);
+    (g * h * h * precision.bytes()) as f64
+}
+
+/// GFLOP/s of an `n³` matrix product of `S` through ndarray.
+fn gemm_gflops<S: nncore::Scalar>(samples: usize) -> f64 {
+    let m = 512;
+    let a = Array2::<S>::from_shape_fn((m, m), |(i, j)| S::from_f64(((i * 7 + j) % 13) as f64 * 0.1));
+    let b = a.t().to_owned();
+    let mut c = Array2::<S>::zeros((m, m));
+    let s = median_time(samples, 3, || {
+        general_mat_mul(S::one(), &a, &b, S::zero(), &mut c);
+        black_box(c[[0, 0]]);
+    });
+    2.0 * (m * m * m) as f64 / s / 1e9
+}
+
+/// GB/s of summing a 320 KB buffer over and over (eight partial sums, so
+/// the loads, not the adds, bound it).
+fn cache_bandwidth(samples: usize) -> f64 {
+    let v: Vec<f64> = (0..40_000).map(|i| i as f64).collect();
+    let s = median_time(samples, 200, || {
+        black_box(nncore::linalg::dot(black_box(&v), black_box(&v)));
+    });
+    // dot reads both operands: the same buffer twice.
+    (2 * v.len() * 8) as f64 / s / 1e9
+}
+
+/// A training iteration of every registered kind in both precisions at
+/// [`LENGTHS`], held-out evaluation of 2,000 sequences at L = 32 for every
+/// kind, the training pool, and the machine's limits.
+pub fn measure(samples: usize) -> (Vec<Row>, Peaks) {
     let h = crate::HIDDEN;
     let mut rows = Vec::new();
     for kind in ModelKind::all() {
-        for l in [8, 16, 32] {
-            let data = crate::data(l, 64);
-            let mut model = crate::model(kind, l);
-            let mut trainer = crate::trainer(kind);
-            let mut i = 0;
-            let reps = (200_000 / (l * 100)).max(5);
-            let seconds = median_time(samples, reps, || {
-                let (x, y) = data.sample(i % data.len());
-                i += 1;
-                black_box(trainer.step(model.as_mut(), x, y).expect("valid data"));
-            });
-            rows.push(Row {
-                name: format!("{kind} train iteration, L = {l}"),
-                flops: 2.0 * (kind.info().train_macs)(h, l) as f64,
-                seconds,
-            });
+        for precision in Precision::ALL {
+            for l in LENGTHS {
+                let data = crate::data(l, 64);
+                let mut model = crate::model(kind, l, precision);
+                let mut trainer = crate::trainer(kind);
+                let mut i = 0;
+                let reps = (200_000 / (l * 100)).max(3);
+                let seconds = median_time(samples, reps, || {
+                    let (x, y) = data.sample(i % data.len());
+                    i += 1;
+                    black_box(trainer.step(model.as_mut(), x, y).expect("valid data"));
+                });
+                rows.push(Row {
+                    name: format!("{kind} train iteration, L = {l}"),
+                    precision,
+                    flops: 2.0 * (kind.info().train_macs)(h, l) as f64,
+                    weight_bytes: 2.0 * l as f64 * recurrent_bytes(kind, h, precision),
+                    seconds,
+                });
+            }
         }
     }
     let (n, l) = (2000, 32);
     let data = crate::data(l, n);
     for kind in ModelKind::all() {
-        let model = crate::model(kind, l);
-        rows.push(Row {
-            name: format!("{kind} held-out eval, 2,000 × L = 32"),
-            // The forward pass is about a third of a training iteration.
-            flops: 2.0 * n as f64 * (kind.info().train_macs)(h, l) as f64 / 3.0,
-            seconds: median_time(samples.min(7), 1, || {
-                black_box(model.predict_batch(data.inputs()).expect("valid data"));
-            }),
-        });
+        for precision in Precision::ALL {
+            let model = crate::model(kind, l, precision);
+            rows.push(Row {
+                name: format!("{kind} held-out eval, 2,000 × L = 32"),
+                precision,
+                // The forward pass is about a third of a training iteration.
+                flops: 2.0 * n as f64 * (kind.info().train_macs)(h, l) as f64 / 3.0,
+                weight_bytes: 0.0,
+                seconds: median_time(samples.min(7), 1, || {
+                    black_box(model.predict_batch(data.inputs()).expect("valid data"));
+                }),
+            });
+        }
     }
     let task = seqdata::AlternatingSign::new(32).expect("valid length");
     rows.push(Row {
         name: "Training pool, 50,000 × L = 32 (no FLOPs: random draws)".into(),
+        precision: Precision::F64,
         flops: 0.0,
+        weight_bytes: 0.0,
         seconds: median_time(samples.min(7), 1, || {
             black_box(task.training_pool(1).expect("valid pool"));
         }),
     });
-    let m = 512;
-    let a = Array2::<f64>::from_shape_fn((m, m), |(i, j)| ((i * 7 + j) % 13) as f64 * 0.1);
-    let b = a.t().to_owned();
-    let mut c = Array2::<f64>::zeros((m, m));
-    let peak_s = median_time(samples, 3, || {
-        general_mat_mul(1.0, &a, &b, 0.0, &mut c);
-        black_box(c[[0, 0]]);
-    });
-    let peak_flops = 2.0 * (m * m * m) as f64;
-    rows.push(Row {
-        name: "Reference: 512² × 512² f64 matrix product (ndarray)".into(),
-        flops: peak_flops,
-        seconds: peak_s,
-    });
-    (rows, peak_flops / peak_s / 1e9)
+    let peaks = Peaks {
+        f64_gflops: gemm_gflops::<f64>(samples),
+        f32_gflops: gemm_gflops::<f32>(samples),
+        cache_gbs: cache_bandwidth(samples),
+    };
+    (rows, peaks)
 }
 
 fn fmt_time(s: f64) -> String {
@@ -109,43 +180,62 @@ fn fmt_time(s: f64) -> String {
     }
 }
 
-/// The rows as a Markdown table with each kernel's GFLOP/s and its ratio to
-/// `peak`.
+/// The rows as a Markdown table: each kernel's GFLOP/s and its ratio to
+/// the compute peak of its precision, and, for the recurrent training
+/// iterations, the memory-bound floor (its weight bytes at the cache
+/// bandwidth) and how far above it the kernel runs.
 ///
 /// ```
-/// let rows = [bench::roofline::Row { name: "k".into(), flops: 2e9, seconds: 0.1 }];
-/// let t = bench::roofline::table(&rows, 40.0);
-/// assert!(t.contains("| k | 2000.00 | 100.00 ms | 20.0 | 50% |"), "{t}");
+/// use bench::roofline::{Peaks, Row, table};
+/// use nncore::Precision;
+/// let rows = [Row { name: "k".into(), precision: Precision::F32, flops: 2e9, weight_bytes: 1e9, seconds: 0.1 }];
+/// let peaks = Peaks { f64_gflops: 20.0, f32_gflops: 40.0, cache_gbs: 20.0 };
+/// let t = table(&rows, peaks);
+/// assert!(t.contains("| k | f32 | 2000.00 | 100.00 ms | 20.0 | 50% | 50.00 ms | 2.00× |"), "{t}");
 /// ```
-pub fn table(rows: &[Row], peak: f64) -> String {
+pub fn table(rows: &[Row], peaks: Peaks) -> String {
     let mut s = String::from(
-        "| kernel (H = 100) | MFLOP | median time | GFLOP/s | of peak |\n|---|---|---|---|---|\n",
+        "| kernel (H = 100) | precision | MFLOP | median time | GFLOP/s | of peak | \
+         memory-bound floor | time / floor |\n|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let gflops = r.flops / r.seconds / 1e9;
         let (g, p) = if r.flops > 0.0 {
             (
                 format!("{gflops:.1}"),
-                format!("{:.0}%", 100.0 * gflops / peak),
+                format!("{:.0}%", 100.0 * gflops / peaks.gflops(r.precision)),
             )
         } else {
             ("-".into(), "-".into())
         };
+        let (floor, ratio) = if r.weight_bytes > 0.0 {
+            let floor = r.weight_bytes / (peaks.cache_gbs * 1e9);
+            (fmt_time(floor), format!("{:.2}×", r.seconds / floor))
+        } else {
+            ("-".into(), "-".into())
+        };
         s.push_str(&format!(
-            "| {} | {:.2} | {} | {} | {} |\n",
+            "| {} | {} | {:.2} | {} | {} | {} | {} | {} |\n",
             r.name,
+            r.precision,
             r.flops / 1e6,
             fmt_time(r.seconds),
             g,
-            p
+            p,
+            floor,
+            ratio
         ));
     }
     s.push_str(&format!(
         "\nFLOPs are twice the registry's multiply-add count of one training iteration \
 (`train_macs`: 3·L·G·H² for a recurrent cell of G gate blocks, 6·L·H for the MLP), and a third \
-of it per sequence for evaluation. Peak (the matrix product above): {peak:.1} GFLOP/s on one \
-core. Measured by `cargo xtask roofline` (median of repeated samples, one thread, f64, \
-`target-cpu=native`).\n"
+of it per sequence for evaluation. Peaks (a 512² matrix product through ndarray): \
+{:.1} GFLOP/s in f64, {:.1} GFLOP/s in f32, on one core. The memory-bound floor of a recurrent \
+iteration is the bytes of its recurrent matrix, read twice per step (forward, and backward for \
+the carry), at the cache bandwidth measured by re-reading a 320 KB buffer: {:.0} GB/s. \
+Measured by `cargo xtask roofline` (median of repeated samples, one thread, \
+`target-cpu=native`).\n",
+        peaks.f64_gflops, peaks.f32_gflops, peaks.cache_gbs
     ));
     s
 }

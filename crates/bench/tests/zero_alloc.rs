@@ -1,12 +1,12 @@
 //! A steady-state training iteration allocates nothing on the heap, for
-//! every registered model kind (docs/SPEC.md §7: allocation and call overhead
+//! every registered model kind in both precisions (docs/SPEC.md §7: allocation and call overhead
 //! dominate at batch size 1).
 //!
 //! dhat's counting allocator is this test binary's global allocator; the
 //! test is a single function because only one dhat profiler may run at once.
 
 use models::ModelKind;
-use nncore::{ClipNorm, SequenceModel, Sgd, Trainer};
+use nncore::{ClipNorm, Precision, SequenceModel, Sgd, Trainer};
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -49,13 +49,17 @@ fn no_heap_allocation_in_a_steady_state_training_iteration() {
     for len in [8, 32] {
         for clip in [false, true] {
             for kind in ModelKind::all() {
-                let mut m = bench::model(kind, len);
-                let n = steady_state_allocations(m.as_mut(), len, clip);
-                report.push(format!("{kind} L={len} clip={clip}: {n} allocations"));
+                for precision in Precision::ALL {
+                    let mut m = bench::model(kind, len, precision);
+                    let n = steady_state_allocations(m.as_mut(), len, clip);
+                    report.push(format!(
+                        "{kind} {precision} L={len} clip={clip}: {n} allocations"
+                    ));
+                }
             }
         }
     }
-    assert_eq!(report.len(), 4 * ModelKind::all().count());
+    assert_eq!(report.len(), 8 * ModelKind::all().count());
     let bad: Vec<&String> = report
         .iter()
         .filter(|r| !r.ends_with(": 0 allocations"))

@@ -3,7 +3,8 @@
 //! [`Mlp`] reads the whole sequence at once (input `L`), has one hidden layer
 //! of `H` ReLU units (100 by default) and `L` sigmoid outputs, one per
 //! position (docs/SPEC.md §2). It implements [`nncore::SequenceModel`], so the same
-//! [`nncore::Trainer`] that trains the recurrent models trains it.
+//! [`nncore::Trainer`] that trains the recurrent models trains it. `Mlp<f32>`
+//! computes in `f32`, `Mlp` (`Mlp<f64>`) in `f64`.
 //!
 //! ```
 //! use nncore::{Sgd, Trainer, SequenceModel};
@@ -13,7 +14,7 @@
 //!
 //! let task = AlternatingSign::new(8)?;
 //! let pool = task.training_pool(1)?;
-//! let mut model = Mlp::new(MlpConfig::for_length(8), &mut seeded_rng(1, Stream::Init))?;
+//! let mut model = Mlp::<f32>::new(MlpConfig::for_length(8), &mut seeded_rng(1, Stream::Init))?;
 //! let mut trainer = Trainer::new(Sgd::new(0.1, 0.1)?); // the article: 0.1 everywhere
 //! let mut order = seeded_rng(1, Stream::Sampling);
 //! for _ in 0..100 {

@@ -7,7 +7,7 @@ use nncore::activation::{relu_grad_from_output, relu_in_place, sigmoid, sigmoid_
 use nncore::init::fill_scaled_normal;
 use nncore::linalg::{axpy, mat_vec, vec_mat};
 use nncore::model::{check_batch, check_sequence};
-use nncore::{Error, ParamGroup, ParamSet, Result, SequenceModel};
+use nncore::{Error, ParamGroup, ParamSet, Result, Scalar, SequenceModel};
 
 const W1: usize = 0;
 const B1: usize = 1;
@@ -59,25 +59,34 @@ impl MlpConfig {
 /// Parameters (JSON keys and shapes): `W1` `[L, H]`, `b1` `[H]`, `W2` `[H, L]`,
 /// `b2` `[L]`, all in [`ParamGroup::InputOutput`] (the article trains every
 /// MLP parameter at 0.1).
+///
+/// `S` is the precision it computes in (`f64` by default, or `f32`);
+/// inputs, outputs and the loss cross [`SequenceModel`] as `f64`.
 #[derive(Debug, Clone)]
-pub struct Mlp {
+pub struct Mlp<S: Scalar = f64> {
     config: MlpConfig,
     params: ParamSet,
-    z: Vec<f64>,
-    y: Vec<f64>,
-    delta2: Vec<f64>,
-    delta1: Vec<f64>,
+    /// `L` inputs, in `S`.
+    x: Vec<S>,
+    /// `L` labels, in `S`.
+    labels: Vec<S>,
+    z: Vec<S>,
+    y: Vec<S>,
+    /// `L` outputs as `f64` (what [`SequenceModel::outputs`] lends).
+    y_f64: Vec<f64>,
+    delta2: Vec<S>,
+    delta1: Vec<S>,
 }
 
-impl Mlp {
+impl<S: Scalar> Mlp<S> {
     /// A model with the article's initialisation, drawn from `rng` in this
     /// order: `W1 ~ N(0,1)/√L`, `b1 ~ N(0,1)`, `W2 ~ N(0,1)/√H`, `b2 ~ N(0,1)`.
     pub fn new<R: Rng + ?Sized>(config: MlpConfig, rng: &mut R) -> Result<Self> {
         let mut m = Self::zeros(config)?;
-        fill_scaled_normal(m.params.value_mut(W1), config.length, rng);
-        fill_scaled_normal(m.params.value_mut(B1), 1, rng);
-        fill_scaled_normal(m.params.value_mut(W2), config.hidden, rng);
-        fill_scaled_normal(m.params.value_mut(B2), 1, rng);
+        fill_scaled_normal::<S, _>(m.params.value_mut_as(W1), config.length, rng);
+        fill_scaled_normal::<S, _>(m.params.value_mut_as(B1), 1, rng);
+        fill_scaled_normal::<S, _>(m.params.value_mut_as(W2), config.hidden, rng);
+        fill_scaled_normal::<S, _>(m.params.value_mut_as(B2), 1, rng);
         Ok(m)
     }
 
@@ -88,19 +97,25 @@ impl Mlp {
             length: l,
             hidden: h,
         } = config;
-        let params = ParamSet::new([
-            ("W1", vec![l, h], ParamGroup::InputOutput),
-            ("b1", vec![h], ParamGroup::InputOutput),
-            ("W2", vec![h, l], ParamGroup::InputOutput),
-            ("b2", vec![l], ParamGroup::InputOutput),
-        ]);
+        let params = ParamSet::with_precision(
+            [
+                ("W1", vec![l, h], ParamGroup::InputOutput),
+                ("b1", vec![h], ParamGroup::InputOutput),
+                ("W2", vec![h, l], ParamGroup::InputOutput),
+                ("b2", vec![l], ParamGroup::InputOutput),
+            ],
+            S::PRECISION,
+        );
         Ok(Self {
             config,
             params,
-            z: vec![0.0; h],
-            y: vec![0.0; l],
-            delta2: vec![0.0; l],
-            delta1: vec![0.0; h],
+            x: vec![S::zero(); l],
+            labels: vec![S::zero(); l],
+            z: vec![S::zero(); h],
+            y: vec![S::zero(); l],
+            y_f64: vec![0.0; l],
+            delta2: vec![S::zero(); l],
+            delta1: vec![S::zero(); h],
         })
     }
 
@@ -130,16 +145,26 @@ impl Mlp {
         self.config
     }
 
+    /// The forward pass (input already checked), the inputs rounded to `S`
+    /// first and the outputs copied out as `f64`.
     fn run_forward(&mut self, x: &[f64]) {
-        let [w1, b1, w2, b2] = self.params.values_split::<4>();
-        vec_mat(x, w1, Some(b1), &mut self.z);
+        for (d, &v) in self.x.iter_mut().zip(x) {
+            *d = S::from_f64(v);
+        }
+        let values = self.params.values_as::<S>();
+        let specs = self.params.specs();
+        let [w1, b1, w2, b2] = [W1, B1, W2, B2].map(|i| &values[specs[i].range()]);
+        vec_mat(&self.x, w1, Some(b1), &mut self.z);
         relu_in_place(&mut self.z);
         vec_mat(&self.z, w2, Some(b2), &mut self.y);
         sigmoid_in_place(&mut self.y);
+        for (d, &y) in self.y_f64.iter_mut().zip(&self.y) {
+            *d = y.as_f64();
+        }
     }
 }
 
-impl SequenceModel for Mlp {
+impl<S: Scalar> SequenceModel for Mlp<S> {
     fn kind(&self) -> &'static str {
         "dnn"
     }
@@ -163,22 +188,26 @@ impl SequenceModel for Mlp {
     fn forward(&mut self, x: &[f64]) -> Result<&[f64]> {
         check_sequence(x, None, self.fixed_length())?;
         self.run_forward(x);
-        Ok(&self.y)
+        Ok(&self.y_f64)
     }
 
     fn outputs(&self) -> &[f64] {
-        &self.y
+        &self.y_f64
     }
 
     fn loss_and_grad(&mut self, x: &[f64], labels: &[f64]) -> Result<f64> {
         check_sequence(x, Some(labels), self.fixed_length())?;
         self.run_forward(x);
-        let mut loss = 0.0;
-        for ((d, &y), &lab) in self.delta2.iter_mut().zip(&self.y).zip(labels) {
-            loss += 0.5 * (y - lab) * (y - lab);
-            *d = (y - lab) * y * (1.0 - y);
+        for (d, &v) in self.labels.iter_mut().zip(labels) {
+            *d = S::from_f64(v);
         }
-        let ([_, _, w2, _], [g_w1, g_b1, g_w2, g_b2]) = self.params.split_for_backward::<4>();
+        let (mut loss, half) = (S::zero(), S::from_f64(0.5));
+        for ((d, &y), &lab) in self.delta2.iter_mut().zip(&self.y).zip(&self.labels) {
+            loss += half * (y - lab) * (y - lab);
+            *d = (y - lab) * y * (S::one() - y);
+        }
+        let ([_, _, w2, _], [g_w1, g_b1, g_w2, g_b2]) =
+            self.params.split_for_backward::<4, S>();
         let h = self.config.hidden;
         let l = self.config.length;
         // W2: zᵀ δ2 (outer product), b2: δ2.
@@ -194,12 +223,12 @@ impl SequenceModel for Mlp {
             *d *= relu_grad_from_output(z);
         }
         // W1: xᵀ δ1, b1: δ1.
-        for (row, &xi) in g_w1.chunks_exact_mut(h).zip(x) {
-            row.fill(0.0);
+        for (row, &xi) in g_w1.chunks_exact_mut(h).zip(&self.x) {
+            row.fill(S::zero());
             axpy(xi, &self.delta1, row);
         }
         g_b1.copy_from_slice(&self.delta1);
-        Ok(loss)
+        Ok(loss.as_f64())
     }
 
     fn predict_batch(&self, xs: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
@@ -209,23 +238,24 @@ impl SequenceModel for Mlp {
             length: l,
             hidden: h,
         } = self.config;
-        let mut z = Array2::<f64>::zeros((n, h));
+        let xs = xs.mapv(S::from_f64);
+        let mut z = Array2::<S>::zeros((n, h));
         z.rows_mut().into_iter().for_each(|mut r| {
             r.as_slice_mut()
                 .expect("standard")
-                .copy_from_slice(self.params.value(B1))
+                .copy_from_slice(self.params.value_as(B1))
         });
-        general_mat_mul(1.0, &xs, &self.params.view2(W1), 1.0, &mut z);
+        let one = S::one();
+        general_mat_mul(one, &xs, &self.params.view2_as::<S>(W1), one, &mut z);
         relu_in_place(z.as_slice_mut().expect("standard"));
-        let mut y = Array2::<f64>::zeros((n, l));
+        let mut y = Array2::<S>::zeros((n, l));
         y.rows_mut().into_iter().for_each(|mut r| {
             r.as_slice_mut()
                 .expect("standard")
-                .copy_from_slice(self.params.value(B2))
+                .copy_from_slice(self.params.value_as(B2))
         });
-        general_mat_mul(1.0, &z, &self.params.view2(W2), 1.0, &mut y);
-        y.mapv_inplace(sigmoid);
-        Ok(y)
+        general_mat_mul(one, &z, &self.params.view2_as::<S>(W2), one, &mut y);
+        Ok(y.mapv(|v| sigmoid(v).as_f64()))
     }
 }
 
@@ -322,10 +352,10 @@ mod tests {
         assert_eq!(j["W1"].as_array().unwrap().len(), 8);
         assert_eq!(j["W1"][0].as_array().unwrap().len(), 100);
         assert_eq!(j["W2"][0].as_array().unwrap().len(), 8);
-        assert_eq!(Mlp::from_json(&j).unwrap().params(), m.params());
+        assert_eq!(Mlp::<f64>::from_json(&j).unwrap().params(), m.params());
         let mut bad = j.clone();
         bad["W2"][3][2] = serde_json::json!("x");
-        let e = Mlp::from_json(&bad).unwrap_err().to_string();
+        let e = Mlp::<f64>::from_json(&bad).unwrap_err().to_string();
         assert!(e.contains("`W2` at [3][2]"), "{e}");
     }
 
@@ -336,7 +366,7 @@ mod tests {
         assert!(e.to_string().contains("takes length 8"), "{e}");
         assert!(m.predict_batch(Array2::zeros((3, 4)).view()).is_err());
         assert!(
-            Mlp::zeros(MlpConfig {
+            Mlp::<f64>::zeros(MlpConfig {
                 length: 0,
                 hidden: 1
             })

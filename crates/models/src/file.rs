@@ -15,7 +15,9 @@
 //! `training.imported` for a model imported from another framework
 //! ([`crate::torch`]) and `provenance` (the build, host, command line and
 //! time that wrote the file, [`ModelFile::with_provenance`]); a file with
-//! neither is written as version 1.
+//! neither is written as version 1. Version 3 ([`SCHEMA_PRECISION`]) adds
+//! `precision` for a model that computes in `f32`; `f64` models' files
+//! stay version 1 or 2.
 //!
 //! [`ModelFile::load`] checks everything before a model is built from the
 //! file: its size, the schema and its version, that no field is unknown or
@@ -27,7 +29,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use nncore::{ClipNorm, Metrics, OptimizerSpec, Schedule, SequenceModel};
+use nncore::{ClipNorm, Metrics, OptimizerSpec, Precision, Schedule, SequenceModel};
 use seqdata::{AlternatingSign, Dataset};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -43,11 +45,16 @@ pub const SCHEMA: &str = "rnnstudy.model/1";
 /// them.
 pub const SCHEMA_IMPORTED: &str = "rnnstudy.model/2";
 
+/// The schema tag of version 3: it adds `precision` (`"f32"`; a file
+/// without it is `f64`). Files of `f64` models are written as version 1 or
+/// 2, as before.
+pub const SCHEMA_PRECISION: &str = "rnnstudy.model/3";
+
 /// The schema family: a tag is `rnnstudy.model/<version>`.
 const SCHEMA_FAMILY: &str = "rnnstudy.model/";
 
 /// The schema versions this build reads.
-pub const SUPPORTED_VERSIONS: &[u32] = &[1, 2];
+pub const SUPPORTED_VERSIONS: &[u32] = &[1, 2, 3];
 
 /// The largest model file read or written (512 MiB, as any data file).
 pub const MAX_FILE_BYTES: u64 = seqdata::io::MAX_FILE_BYTES;
@@ -229,6 +236,10 @@ pub struct ModelFile {
     /// The training length: the only length an MLP accepts; recurrent models
     /// take any length.
     pub length: usize,
+    /// The precision the model computes in; written only when it is `f32`
+    /// (version 3), absent meaning `f64`.
+    #[serde(default, skip_serializing_if = "Precision::is_f64")]
+    pub precision: Precision,
     /// How the model was trained.
     pub training: Training,
     /// The parameters, in the layout of the model's crate (e.g. `W_in`, `W`,
@@ -339,15 +350,18 @@ impl ModelFile {
                 "the model has a parameter that is not a finite number: it cannot be saved".into(),
             ));
         }
-        let schema = match training.imported {
-            Some(_) => SCHEMA_IMPORTED,
-            None => SCHEMA,
+        let precision = model.precision();
+        let schema = match (precision, &training.imported) {
+            (Precision::F32, _) => SCHEMA_PRECISION,
+            (Precision::F64, Some(_)) => SCHEMA_IMPORTED,
+            (Precision::F64, None) => SCHEMA,
         };
         Ok(Self {
             schema: schema.to_string(),
             model: kind,
             hidden: model.hidden(),
             length,
+            precision,
             training,
             params: model.params().to_json(),
             metrics,
@@ -359,7 +373,9 @@ impl ModelFile {
     /// adds it).
     pub fn with_provenance(mut self, provenance: &provenance::Provenance) -> Self {
         self.provenance = Some(provenance.clone());
-        self.schema = SCHEMA_IMPORTED.to_string();
+        if self.schema == SCHEMA {
+            self.schema = SCHEMA_IMPORTED.to_string();
+        }
         self
     }
 
@@ -448,7 +464,16 @@ impl ModelFile {
                 self.model
             )));
         }
-        let model = self.model.load(hidden, length, &self.params).map_err(|e| {
+        if self.precision == Precision::F32 && self.schema != SCHEMA_PRECISION {
+            return Err(Error::Format(format!(
+                "`precision` is not part of {}: an f32 model's file has schema {SCHEMA_PRECISION}",
+                self.schema
+            )));
+        }
+        let model = self
+            .model
+            .load(hidden, length, self.precision, &self.params)
+            .map_err(|e| {
             e.context(format!(
                 "`params` (of a {} with hidden {hidden})",
                 self.model
@@ -512,7 +537,7 @@ mod tests {
     /// A small valid model file of `kind` (untrained weights).
     pub(crate) fn sample_file(kind: ModelKind, hidden: usize, length: usize) -> ModelFile {
         let model = kind
-            .build(hidden, length, &mut seeded_rng(7, Stream::Init))
+            .build(hidden, length, Precision::F64, &mut seeded_rng(7, Stream::Init))
             .unwrap();
         let training = Training {
             seed: 7,

@@ -14,14 +14,15 @@
 //!
 //! ```
 //! use models::{ModelFile, ModelKind, Training};
-//! use nncore::{Schedule, Trainer, evaluate, fit};
+//! use nncore::{Precision, Schedule, Trainer, evaluate, fit};
 //! use seqdata::{AlternatingSign, Stream, seeded_rng};
 //!
-//! // Build an RNN by name, with the article's optimiser, and train it briefly.
+//! // Build an RNN by name, in f32, with the article's optimiser, and train it
+//! // briefly.
 //! let kind: ModelKind = "rnn".parse()?;
 //! let task = AlternatingSign::new(8)?;
 //! let (pool, heldout) = (task.training_pool(0)?, task.heldout(200, 1)?);
-//! let mut model = kind.build(16, 8, &mut seeded_rng(0, Stream::Init))?;
+//! let mut model = kind.build(16, 8, Precision::F32, &mut seeded_rng(0, Stream::Init))?;
 //! let spec = kind.info().article;
 //! let mut trainer = Trainer::new(spec.build()?);
 //! let schedule = Schedule { iters: 200, eval_every: 100, ..Schedule::default() };
@@ -46,7 +47,7 @@ pub mod torch;
 
 pub use file::{
     ImportedFrom, MAX_FILE_BYTES, MAX_HELDOUT, MAX_HIDDEN, MAX_LENGTH, ModelFile, SCHEMA,
-    SCHEMA_IMPORTED, SUPPORTED_VERSIONS, Training, check_saveable,
+    SCHEMA_IMPORTED, SCHEMA_PRECISION, SUPPORTED_VERSIONS, Training, check_saveable,
 };
 pub use registry::{BuildFn, FromJsonFn, KINDS, KindInfo, ModelKind, SizeFn, ZerosFn};
 

@@ -5,19 +5,21 @@
 
 use std::fmt;
 
-use nncore::{OptimizerSpec, SequenceModel};
+use nncore::{OptimizerSpec, Precision, SequenceModel};
 use rand::RngCore;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::torch::{TorchLayout, TorchMap, TorchTensor};
 use crate::{Error, Result};
 
-/// A freshly initialised model: `(hidden, length, rng) → model`.
-pub type BuildFn = fn(usize, usize, &mut dyn RngCore) -> nncore::Result<Box<dyn SequenceModel>>;
-/// A model with every parameter zero: `(hidden, length) → model`.
-pub type ZerosFn = fn(usize, usize) -> nncore::Result<Box<dyn SequenceModel>>;
+/// A freshly initialised model: `(hidden, length, precision, rng) → model`.
+pub type BuildFn =
+    fn(usize, usize, Precision, &mut dyn RngCore) -> nncore::Result<Box<dyn SequenceModel>>;
+/// A model with every parameter zero: `(hidden, length, precision) → model`.
+pub type ZerosFn = fn(usize, usize, Precision) -> nncore::Result<Box<dyn SequenceModel>>;
 /// A model from bare parameter JSON, its sizes read from the parameters.
-pub type FromJsonFn = fn(&serde_json::Value) -> nncore::Result<Box<dyn SequenceModel>>;
+pub type FromJsonFn =
+    fn(&serde_json::Value, Precision) -> nncore::Result<Box<dyn SequenceModel>>;
 /// A count from `(hidden, length)`.
 pub type SizeFn = fn(usize, usize) -> usize;
 
@@ -60,25 +62,79 @@ const fn gated_params(g: usize, h: usize) -> usize {
     g * h + g * h * h + 2 * g * h + h + 1
 }
 
-/// A fresh recurrent model of `cell`.
-fn recurrent<C: rnn::Cell + 'static>(
+/// A cell that runs in both precisions.
+trait AnyCell: rnn::Cell<f64> + rnn::Cell<f32> + 'static {}
+impl<C: rnn::Cell<f64> + rnn::Cell<f32> + 'static> AnyCell for C {}
+
+/// A fresh recurrent model of `cell` in `precision`.
+fn recurrent<C: AnyCell>(
     cell: C,
+    precision: Precision,
     rng: &mut dyn RngCore,
 ) -> nncore::Result<Box<dyn SequenceModel>> {
-    Ok(Box::new(rnn::Recurrent::new(cell, rng)?))
+    Ok(match precision {
+        Precision::F64 => Box::new(rnn::Recurrent::<C, f64>::new(cell, rng)?),
+        Precision::F32 => Box::new(rnn::Recurrent::<C, f32>::new(cell, rng)?),
+    })
 }
 
-/// A zero recurrent model of `cell`.
-fn recurrent_zeros<C: rnn::Cell + 'static>(cell: C) -> nncore::Result<Box<dyn SequenceModel>> {
-    Ok(Box::new(rnn::Recurrent::zeros(cell)?))
+/// A zero recurrent model of `cell` in `precision`.
+fn recurrent_zeros<C: AnyCell>(
+    cell: C,
+    precision: Precision,
+) -> nncore::Result<Box<dyn SequenceModel>> {
+    Ok(match precision {
+        Precision::F64 => Box::new(rnn::Recurrent::<C, f64>::zeros(cell)?),
+        Precision::F32 => Box::new(rnn::Recurrent::<C, f32>::zeros(cell)?),
+    })
 }
 
-/// A recurrent model from bare parameter JSON, its cell made by `cell(H)`.
-fn recurrent_json<C: rnn::Cell + 'static>(
+/// A recurrent model from bare parameter JSON in `precision`, its cell made
+/// by `cell(H)`.
+fn recurrent_json<C: AnyCell>(
     json: &serde_json::Value,
+    precision: Precision,
     cell: fn(usize) -> C,
 ) -> nncore::Result<Box<dyn SequenceModel>> {
-    Ok(Box::new(rnn::Recurrent::from_json(json, |h| Ok(cell(h)))?))
+    let cell = |h| Ok(cell(h));
+    Ok(match precision {
+        Precision::F64 => Box::new(rnn::Recurrent::<C, f64>::from_json(json, cell)?),
+        Precision::F32 => Box::new(rnn::Recurrent::<C, f32>::from_json(json, cell)?),
+    })
+}
+
+/// A fresh MLP in `precision`.
+fn mlp_new(
+    config: dnn::MlpConfig,
+    precision: Precision,
+    rng: &mut dyn RngCore,
+) -> nncore::Result<Box<dyn SequenceModel>> {
+    Ok(match precision {
+        Precision::F64 => Box::new(dnn::Mlp::<f64>::new(config, rng)?),
+        Precision::F32 => Box::new(dnn::Mlp::<f32>::new(config, rng)?),
+    })
+}
+
+/// A zero MLP in `precision`.
+fn mlp_zeros(
+    config: dnn::MlpConfig,
+    precision: Precision,
+) -> nncore::Result<Box<dyn SequenceModel>> {
+    Ok(match precision {
+        Precision::F64 => Box::new(dnn::Mlp::<f64>::zeros(config)?),
+        Precision::F32 => Box::new(dnn::Mlp::<f32>::zeros(config)?),
+    })
+}
+
+/// An MLP from bare parameter JSON in `precision`.
+fn mlp_json(
+    json: &serde_json::Value,
+    precision: Precision,
+) -> nncore::Result<Box<dyn SequenceModel>> {
+    Ok(match precision {
+        Precision::F64 => Box::new(dnn::Mlp::<f64>::from_json(json)?),
+        Precision::F32 => Box::new(dnn::Mlp::<f32>::from_json(json)?),
+    })
 }
 
 /// A tensor of a [`TorchLayout`] (a `const fn` so that the layouts are
@@ -130,9 +186,9 @@ pub static KINDS: &[KindInfo] = &[
         about: "the article's gate-less Elman RNN (tanh, hidden 100, sigmoid output per step)",
         recurrent: true,
         article: ARTICLE_RECURRENT,
-        build: |h, _, rng| recurrent(rnn::Elman::article(h), rng),
-        zeros: |h, _| recurrent_zeros(rnn::Elman::article(h)),
-        from_json: |j| recurrent_json(j, rnn::Elman::article),
+        build: |h, _, p, rng| recurrent(rnn::Elman::article(h), p, rng),
+        zeros: |h, _, p| recurrent_zeros(rnn::Elman::article(h), p),
+        from_json: |j, p| recurrent_json(j, p, rnn::Elman::article),
         param_count: |h, _| h + h * h + h + h + 1,
         train_macs: |h, l| 3 * l * h * h,
         torch: TorchLayout {
@@ -147,9 +203,9 @@ pub static KINDS: &[KindInfo] = &[
         about: "the article's MLP: input L, hidden 100 ReLU, output L sigmoid",
         recurrent: false,
         article: OptimizerSpec::sgd(0.1, 0.1),
-        build: |h, l, rng| Ok(Box::new(dnn::Mlp::new(mlp(h, l), rng)?)),
-        zeros: |h, l| Ok(Box::new(dnn::Mlp::zeros(mlp(h, l))?)),
-        from_json: |j| Ok(Box::new(dnn::Mlp::from_json(j)?)),
+        build: |h, l, p, rng| mlp_new(mlp(h, l), p, rng),
+        zeros: |h, l, p| mlp_zeros(mlp(h, l), p),
+        from_json: mlp_json,
         param_count: |h, l| 2 * l * h + h + l,
         train_macs: |h, l| 6 * l * h,
         torch: TorchLayout {
@@ -164,9 +220,9 @@ pub static KINDS: &[KindInfo] = &[
         about: "the Elman RNN with ReLU units and W = I (the article's W_in ~ N(0, 1), not Le et al.'s)",
         recurrent: true,
         article: ARTICLE_RECURRENT,
-        build: |h, _, rng| recurrent(rnn::Elman::irnn(h), rng),
-        zeros: |h, _| recurrent_zeros(rnn::Elman::irnn(h)),
-        from_json: |j| recurrent_json(j, rnn::Elman::irnn),
+        build: |h, _, p, rng| recurrent(rnn::Elman::irnn(h), p, rng),
+        zeros: |h, _, p| recurrent_zeros(rnn::Elman::irnn(h), p),
+        from_json: |j, p| recurrent_json(j, p, rnn::Elman::irnn),
         param_count: |h, _| h + h * h + h + h + 1,
         train_macs: |h, l| 3 * l * h * h,
         torch: TorchLayout {
@@ -181,9 +237,9 @@ pub static KINDS: &[KindInfo] = &[
         about: "a GRU cell (PyTorch's nn.GRU equations) with the same output head",
         recurrent: true,
         article: ARTICLE_RECURRENT,
-        build: |h, _, rng| recurrent(rnn::GruCell::new(h), rng),
-        zeros: |h, _| recurrent_zeros(rnn::GruCell::new(h)),
-        from_json: |j| recurrent_json(j, rnn::GruCell::new),
+        build: |h, _, p, rng| recurrent(rnn::GruCell::new(h), p, rng),
+        zeros: |h, _, p| recurrent_zeros(rnn::GruCell::new(h), p),
+        from_json: |j, p| recurrent_json(j, p, rnn::GruCell::new),
         param_count: |h, _| gated_params(3, h),
         train_macs: |h, l| 9 * l * h * h,
         torch: TorchLayout {
@@ -197,9 +253,9 @@ pub static KINDS: &[KindInfo] = &[
         about: "an LSTM cell (PyTorch's nn.LSTM equations, forget bias 1) with the same output head",
         recurrent: true,
         article: ARTICLE_RECURRENT,
-        build: |h, _, rng| recurrent(rnn::LstmCell::new(h), rng),
-        zeros: |h, _| recurrent_zeros(rnn::LstmCell::new(h)),
-        from_json: |j| recurrent_json(j, rnn::LstmCell::new),
+        build: |h, _, p, rng| recurrent(rnn::LstmCell::new(h), p, rng),
+        zeros: |h, _, p| recurrent_zeros(rnn::LstmCell::new(h), p),
+        from_json: |j, p| recurrent_json(j, p, rnn::LstmCell::new),
         param_count: |h, _| gated_params(4, h),
         train_macs: |h, l| 12 * l * h * h,
         torch: TorchLayout {
@@ -259,33 +315,43 @@ impl ModelKind {
     }
 
     /// A freshly initialised model of this kind for sequences of `length`
-    /// (used by the MLP; recurrent models take any length).
+    /// (used by the MLP; recurrent models take any length), computing in
+    /// `precision`. The draws are the same in both precisions (made in
+    /// `f64`, then rounded), so an `f32` model starts from its `f64` twin's
+    /// weights.
     pub fn build(
         self,
         hidden: usize,
         length: usize,
+        precision: Precision,
         rng: &mut dyn RngCore,
     ) -> Result<Box<dyn SequenceModel>> {
-        Ok((self.0.build)(hidden, length, rng)?)
+        Ok((self.0.build)(hidden, length, precision, rng)?)
     }
 
     /// A model of this kind with the given sizes and parameters (JSON keyed
-    /// by name); shapes and values are checked, the error names the key.
+    /// by name), in `precision`; shapes and values are checked, the error
+    /// names the key.
     pub fn load(
         self,
         hidden: usize,
         length: usize,
+        precision: Precision,
         params: &serde_json::Value,
     ) -> Result<Box<dyn SequenceModel>> {
-        let mut model = (self.0.zeros)(hidden, length)?;
+        let mut model = (self.0.zeros)(hidden, length, precision)?;
         model.params_mut().load_json(params)?;
         Ok(model)
     }
 
     /// A model of this kind from bare parameter JSON, its sizes read from the
-    /// parameters' shapes.
-    pub fn from_json(self, params: &serde_json::Value) -> Result<Box<dyn SequenceModel>> {
-        Ok((self.0.from_json)(params)?)
+    /// parameters' shapes, in `precision`.
+    pub fn from_json(
+        self,
+        params: &serde_json::Value,
+        precision: Precision,
+    ) -> Result<Box<dyn SequenceModel>> {
+        Ok((self.0.from_json)(params, precision)?)
     }
 }
 

@@ -25,7 +25,7 @@
 //! use seqdata::{AlternatingSign, Stream, seeded_rng};
 //!
 //! let kind: ModelKind = "lstm".parse()?;
-//! let model = kind.build(4, 6, &mut seeded_rng(0, Stream::Init))?;
+//! let model = kind.build(4, 6, nncore::Precision::F64, &mut seeded_rng(0, Stream::Init))?;
 //! let heldout = AlternatingSign::new(6)?.heldout(50, 1)?;
 //! let metrics = evaluate(model.as_ref(), &heldout)?;
 //! let schedule = Schedule { iters: 1, eval_every: 1, ..Schedule::default() };
@@ -43,7 +43,7 @@
 
 use std::collections::HashMap;
 
-use nncore::{Metrics, ParamSpec, SequenceModel};
+use nncore::{Metrics, ParamSpec, Precision, SequenceModel};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 use seqdata::AlternatingSign;
@@ -172,11 +172,12 @@ fn shape_text(shape: &[usize]) -> String {
 pub fn to_safetensors(file: &ModelFile) -> Result<Vec<u8>> {
     let kind = file.model;
     let layout = &kind.info().torch;
-    let model = kind.load(file.hidden, file.length, &file.params)?;
+    let model = kind.load(file.hidden, file.length, file.precision, &file.params)?;
+    let values = model.params().values_f64();
     let mut tensors: Vec<(&'static str, Vec<usize>, Vec<u8>)> = Vec::new();
     for t in layout.tensors {
         let spec = spec_of(model.as_ref(), kind, t.param)?;
-        let v = &model.params().values()[spec.range()];
+        let v = &values[spec.range()];
         let data = match t.map {
             TorchMap::Same => v.to_vec(),
             TorchMap::Transposed => {
@@ -457,7 +458,7 @@ pub fn from_safetensors(bytes: &[u8], options: &ImportOptions) -> Result<Import>
             bytes.len()
         )));
     }
-    let mut model = (kind.info().zeros)(hidden, length)?;
+    let mut model = (kind.info().zeros)(hidden, length, Precision::F64)?;
     let whose = format!("a {kind} with hidden {hidden} (training length {length})");
     let mut values = model.params().values().to_vec();
     let mut widened = Vec::new();
@@ -621,7 +622,7 @@ mod tests {
     /// nonzero).
     fn sample(kind: ModelKind, hidden: usize, length: usize, seed: u64) -> ModelFile {
         let mut model = kind
-            .build(hidden, length, &mut seeded_rng(seed, Stream::Init))
+            .build(hidden, length, Precision::F64, &mut seeded_rng(seed, Stream::Init))
             .unwrap();
         for (i, v) in model.params_mut().values_mut().iter_mut().enumerate() {
             *v += 0.01 * ((i % 7) as f64 - 3.0) + 1e-17 * i as f64;
@@ -731,7 +732,7 @@ mod tests {
             assert_eq!(back.file, file, "{kind}");
             let (a, b) = (back.model.params().values(), &file.params);
             assert_eq!(back.model.params().to_json(), *b, "{kind}");
-            let original = kind.load(5, 6, b).unwrap();
+            let original = kind.load(5, 6, Precision::F64, b).unwrap();
             assert!(
                 a.iter()
                     .zip(original.params().values())
@@ -751,7 +752,7 @@ mod tests {
             let tensors = read_all(&bytes);
             let layout = &kind.info().torch;
             assert_eq!(tensors.len(), layout.tensors.len(), "{kind}");
-            let model = kind.load(4, 3, &file.params).unwrap();
+            let model = kind.load(4, 3, Precision::F64, &file.params).unwrap();
             for t in layout.tensors {
                 let (dtype, shape, values) = &tensors[t.name];
                 assert_eq!(*dtype, Dtype::F64);

@@ -1,6 +1,6 @@
 //! Gradient clipping by global norm.
 
-use crate::{Error, Result, linalg};
+use crate::{Error, ParamSet, Result, linalg};
 
 /// The global (Euclidean) norm of a flat gradient.
 pub fn global_norm(grads: &[f64]) -> f64 {
@@ -83,6 +83,17 @@ impl ClipNorm {
         if clipped {
             let scale = self.max_norm / norm;
             grads.iter_mut().for_each(|g| *g *= scale);
+        }
+        ClipOutcome { norm, clipped }
+    }
+
+    /// [`ClipNorm::apply`] to a parameter set's gradients, in their
+    /// precision (the norm summed in it, the scale rounded to it).
+    pub fn apply_params(&self, params: &mut ParamSet) -> ClipOutcome {
+        let norm = params.grad_norm();
+        let clipped = norm > self.max_norm;
+        if clipped {
+            params.scale_grads(self.max_norm / norm);
         }
         ClipOutcome { norm, clipped }
     }

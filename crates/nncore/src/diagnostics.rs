@@ -68,6 +68,6 @@ pub fn grad_flow(
 pub fn recurrent_spectral_norm(model: &dyn SequenceModel) -> Option<f64> {
     let w = model.recurrent_weights()?;
     let (rows, cols) = w.dim();
-    let flat = w.as_slice().expect("parameter blocks are contiguous");
+    let flat = w.as_slice().expect("a standard-layout copy");
     Some(linalg::spectral_norm(flat, rows, cols, 100))
 }

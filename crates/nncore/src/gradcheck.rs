@@ -1,6 +1,6 @@
 //! Central finite-difference gradient checking.
 
-use crate::{Result, SequenceModel};
+use crate::{Precision, Result, Scalar, SequenceModel};
 
 /// The result of checking one parameter block.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,7 +47,11 @@ impl std::fmt::Display for GradCheck {
 }
 
 /// Compares the model's analytic gradient on `(x, labels)` with central
-/// differences `(E(θ+h) − E(θ−h)) / 2h` for **every** parameter entry.
+/// differences `(E(θ+h) − E(θ−h)) / 2h` for **every** parameter entry, in
+/// the model's precision (an `f32` model is perturbed by `h` rounded to
+/// `f32`, and the difference is divided by the step actually taken; `f32`
+/// losses carry ~1e-7 relative noise, so `h` must be far larger than in
+/// `f64`, e.g. 1e-2, and the tolerance looser).
 ///
 /// The model's parameters are restored exactly afterwards; its gradients hold
 /// the analytic gradient.
@@ -57,20 +61,34 @@ pub fn check_gradients<M: SequenceModel + ?Sized>(
     labels: &[f64],
     h: f64,
 ) -> Result<GradCheck> {
+    match model.precision() {
+        Precision::F32 => check_as::<f32, M>(model, x, labels, h),
+        Precision::F64 => check_as::<f64, M>(model, x, labels, h),
+    }
+}
+
+fn check_as<S: Scalar, M: SequenceModel + ?Sized>(
+    model: &mut M,
+    x: &[f64],
+    labels: &[f64],
+    h: f64,
+) -> Result<GradCheck> {
     model.loss_and_grad(x, labels)?;
-    let analytic = model.params().grads().to_vec();
+    let analytic = model.params().grads_f64();
     let specs = model.params().specs().to_vec();
     let mut params = Vec::with_capacity(specs.len());
     for spec in specs {
         let (mut abs_err, mut worst_index, mut scale, mut ascale) = (0.0f64, 0, 0.0f64, 0.0f64);
         for (k, idx) in spec.range().enumerate() {
-            let orig = model.params().values()[idx];
-            model.params_mut().values_mut()[idx] = orig + h;
+            let orig = model.params().values_as::<S>()[idx];
+            let up = S::from_f64(orig.as_f64() + h);
+            let down = S::from_f64(orig.as_f64() - h);
+            model.params_mut().values_mut_as::<S>()[idx] = up;
             let plus = model.loss(x, labels)?;
-            model.params_mut().values_mut()[idx] = orig - h;
+            model.params_mut().values_mut_as::<S>()[idx] = down;
             let minus = model.loss(x, labels)?;
-            model.params_mut().values_mut()[idx] = orig;
-            let numeric = (plus - minus) / (2.0 * h);
+            model.params_mut().values_mut_as::<S>()[idx] = orig;
+            let numeric = (plus - minus) / (up.as_f64() - down.as_f64());
             let err = (analytic[idx] - numeric).abs();
             if err > abs_err {
                 abs_err = err;

@@ -5,6 +5,8 @@ use ndarray_rand::RandomExt;
 use rand::Rng;
 use rand_distr::StandardNormal;
 
+use crate::Scalar;
+
 /// A `(rows, cols)` matrix of `N(0, 1) / √fan_in` draws, row by row.
 ///
 /// The article uses `np.random.randn(n_in, n_out) / np.sqrt(n_in)`; pass
@@ -27,10 +29,14 @@ pub fn scaled_normal<R: Rng + ?Sized>(
     Array2::<f64>::random_using((rows, cols), StandardNormal, rng) * scale
 }
 
-/// Fills `out` with `N(0, 1) / √fan_in` draws in order.
-pub fn fill_scaled_normal<R: Rng + ?Sized>(out: &mut [f64], fan_in: usize, rng: &mut R) {
+/// Fills `out` with `N(0, 1) / √fan_in` draws in order, drawn in `f64` and
+/// rounded to `S` (so an `f32` model starts from its `f64` twin's weights,
+/// rounded).
+pub fn fill_scaled_normal<S: Scalar, R: Rng + ?Sized>(out: &mut [S], fan_in: usize, rng: &mut R) {
     let draws = scaled_normal(1, out.len(), fan_in, rng);
-    out.copy_from_slice(draws.as_slice().expect("standard layout"));
+    for (o, &d) in out.iter_mut().zip(draws.iter()) {
+        *o = S::from_f64(d);
+    }
 }
 
 #[cfg(test)]

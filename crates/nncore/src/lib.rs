@@ -60,6 +60,7 @@ pub mod model;
 pub mod nullable;
 pub mod optim;
 pub mod params;
+pub mod scalar;
 pub mod text;
 pub mod train;
 
@@ -73,4 +74,5 @@ pub use metrics::{Scores, majority_baseline, majority_per_position, score};
 pub use model::SequenceModel;
 pub use optim::{Adam, Optimizer, OptimizerKind, OptimizerSpec, Sgd};
 pub use params::{ParamGroup, ParamSet, ParamSpec};
+pub use scalar::{Buffer, Precision, Scalar};
 pub use train::{StepStats, Trainer};

@@ -2,7 +2,11 @@
 //!
 //! At batch size 1 the work is many 100-long vector operations; these are
 //! written so the compiler vectorises them (independent accumulators for
-//! reductions, plain zipped loops for updates) and never allocate.
+//! reductions, plain zipped loops for updates) and never allocate. Each is
+//! generic over the [`Scalar`] type; the `f64` instantiation is the code
+//! that ran before the `f32` path, so its sums are in the same order.
+
+use crate::Scalar;
 
 /// `Σ a_i b_i`, summed in eight interleaved partial sums (so the loop
 /// vectorises); the order of summation is fixed, so results are reproducible.
@@ -14,9 +18,9 @@
 /// assert_eq!(nncore::linalg::dot(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0]), 32.0);
 /// ```
 #[inline]
-pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+pub fn dot<S: Scalar>(a: &[S], b: &[S]) -> S {
     assert_eq!(a.len(), b.len(), "dot: lengths differ");
-    let mut acc = [0.0f64; 8];
+    let mut acc = [S::zero(); 8];
     let (ac, ar) = a.split_at(a.len() - a.len() % 8);
     let (bc, br) = b.split_at(ac.len());
     for (x, y) in ac.chunks_exact(8).zip(bc.chunks_exact(8)) {
@@ -24,8 +28,8 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
             acc[k] += x[k] * y[k];
         }
     }
-    let mut tail = 0.0;
-    for (x, y) in ar.iter().zip(br) {
+    let mut tail = S::zero();
+    for (&x, &y) in ar.iter().zip(br) {
         tail += x * y;
     }
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
@@ -36,7 +40,7 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// # Panics
 /// If the slices differ in length.
 #[inline]
-pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
+pub fn axpy<S: Scalar>(alpha: S, x: &[S], y: &mut [S]) {
     assert_eq!(x.len(), y.len(), "axpy: lengths differ");
     for (yi, &xi) in y.iter_mut().zip(x) {
         *yi += alpha * xi;
@@ -52,12 +56,12 @@ pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
 /// # Panics
 /// If `m.len() != v.len() * out.len()`.
 #[inline]
-pub fn vec_mat(v: &[f64], m: &[f64], init: Option<&[f64]>, out: &mut [f64]) {
+pub fn vec_mat<S: Scalar>(v: &[S], m: &[S], init: Option<&[S]>, out: &mut [S]) {
     let cols = out.len();
     assert_eq!(m.len(), v.len() * cols, "vec_mat: shape mismatch");
     match init {
         Some(b) => out.copy_from_slice(b),
-        None => out.fill(0.0),
+        None => out.fill(S::zero()),
     }
     for (&vi, row) in v.iter().zip(m.chunks_exact(cols)) {
         axpy(vi, row, out);
@@ -71,7 +75,7 @@ pub fn vec_mat(v: &[f64], m: &[f64], init: Option<&[f64]>, out: &mut [f64]) {
 /// # Panics
 /// If `m.len() != v.len() * out.len()`.
 #[inline]
-pub fn vec_mat_acc(v: &[f64], m: &[f64], out: &mut [f64]) {
+pub fn vec_mat_acc<S: Scalar>(v: &[S], m: &[S], out: &mut [S]) {
     let cols = out.len();
     assert_eq!(m.len(), v.len() * cols, "vec_mat_acc: shape mismatch");
     if cols == 0 {
@@ -101,11 +105,11 @@ pub fn vec_mat_acc(v: &[f64], m: &[f64], out: &mut [f64]) {
 /// # Panics
 /// If `m.len() != out.len() * v.len()`.
 #[inline]
-pub fn mat_vec(m: &[f64], v: &[f64], out: &mut [f64]) {
+pub fn mat_vec<S: Scalar>(m: &[S], v: &[S], out: &mut [S]) {
     let cols = v.len();
     assert_eq!(m.len(), out.len() * cols, "mat_vec: shape mismatch");
     if cols == 0 {
-        out.fill(0.0);
+        out.fill(S::zero());
         return;
     }
     // Four rows at a time share each load of `v`; four partial sums per row
@@ -117,7 +121,7 @@ pub fn mat_vec(m: &[f64], v: &[f64], out: &mut [f64]) {
         let (r0, rest) = rows.split_at(cols);
         let (r1, rest) = rest.split_at(cols);
         let (r2, r3) = rest.split_at(cols);
-        let mut acc = [[0.0f64; 4]; 4];
+        let mut acc = [[S::zero(); 4]; 4];
         for ((((vv, x0), x1), x2), x3) in v[..body]
             .chunks_exact(4)
             .zip(r0[..body].chunks_exact(4))
@@ -133,7 +137,7 @@ pub fn mat_vec(m: &[f64], v: &[f64], out: &mut [f64]) {
             }
         }
         for ((o, a), row) in o4.iter_mut().zip(&acc).zip([r0, r1, r2, r3]) {
-            let tail: f64 = row[body..].iter().zip(&v[body..]).map(|(x, y)| x * y).sum();
+            let tail: S = row[body..].iter().zip(&v[body..]).map(|(&x, &y)| x * y).sum();
             *o = ((a[0] + a[2]) + (a[1] + a[3])) + tail;
         }
     }
@@ -153,7 +157,7 @@ pub fn mat_vec(m: &[f64], v: &[f64], out: &mut [f64]) {
 ///
 /// # Panics
 /// If the shapes do not agree.
-pub fn outer_sum(a: &[f64], b: &[f64], a_cols: usize, col: &mut [f64], out: &mut [f64]) {
+pub fn outer_sum<S: Scalar>(a: &[S], b: &[S], a_cols: usize, col: &mut [S], out: &mut [S]) {
     let n = col.len();
     assert_eq!(a.len(), n * a_cols, "outer_sum: A has the wrong size");
     assert!(
@@ -173,7 +177,7 @@ pub fn outer_sum(a: &[f64], b: &[f64], a_cols: usize, col: &mut [f64], out: &mut
         for (c, a_row) in col.iter_mut().zip(a.chunks_exact(a_cols)) {
             *c = a_row[i];
         }
-        row.fill(0.0);
+        row.fill(S::zero());
         vec_mat_acc(col, b, row);
     }
 }
@@ -213,7 +217,7 @@ pub fn spectral_norm(m: &[f64], rows: usize, cols: usize, iters: usize) -> f64 {
 }
 
 /// The Euclidean norm `√Σ x²`.
-pub fn norm(x: &[f64]) -> f64 {
+pub fn norm<S: Scalar>(x: &[S]) -> S {
     dot(x, x).sqrt()
 }
 

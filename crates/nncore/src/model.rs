@@ -2,7 +2,7 @@
 
 use ndarray::{Array2, ArrayView2};
 
-use crate::{Error, ParamSet, Result, loss::squared_error};
+use crate::{Error, ParamSet, Precision, Result, loss::squared_error};
 
 /// A model that maps a sequence `x` of `L` numbers to `L` probabilities
 /// (one sigmoid output per position), trained on the squared error
@@ -61,9 +61,16 @@ pub trait SequenceModel: Send + Sync {
     fn hidden(&self) -> usize;
 
     /// The recurrent matrix (`h_{t-1}` to the pre-activations, `H × G·H`),
-    /// for models that have one: the spectral-norm diagnostic reads it.
-    fn recurrent_weights(&self) -> Option<ArrayView2<'_, f64>> {
+    /// for models that have one, as `f64` (a copy): the spectral-norm
+    /// diagnostic reads it.
+    fn recurrent_weights(&self) -> Option<Array2<f64>> {
         None
+    }
+
+    /// The precision the model computes in (its parameters'): inputs,
+    /// outputs and losses cross this trait as `f64` either way.
+    fn precision(&self) -> Precision {
+        self.params().precision()
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, ParamGroup, ParamSet, Result};
+use crate::{Buffer, Error, ParamGroup, ParamSet, Precision, Result, Scalar};
 
 /// Which optimiser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -165,15 +165,25 @@ impl Sgd {
     }
 }
 
-impl Optimizer for Sgd {
-    fn step(&mut self, params: &mut ParamSet) {
+impl Sgd {
+    /// The update in the parameters' precision `S` (the rates rounded to it).
+    fn step_as<S: Scalar>(&self, params: &mut ParamSet) {
         for i in 0..params.specs().len() {
             let spec = &params.specs()[i];
-            let (lr, range) = (self.rate(spec.group), spec.range());
-            let (values, grads) = params.values_and_grads_mut();
-            for (v, g) in values[range.clone()].iter_mut().zip(&grads[range]) {
+            let (lr, range) = (S::from_f64(self.rate(spec.group)), spec.range());
+            let (values, grads) = params.values_and_grads_mut_as::<S>();
+            for (v, &g) in values[range.clone()].iter_mut().zip(&grads[range]) {
                 *v -= lr * g;
             }
+        }
+    }
+}
+
+impl Optimizer for Sgd {
+    fn step(&mut self, params: &mut ParamSet) {
+        match params.precision() {
+            Precision::F32 => self.step_as::<f32>(params),
+            Precision::F64 => self.step_as::<f64>(params),
         }
     }
 }
@@ -239,8 +249,9 @@ pub struct Adam {
     pub beta2: f64,
     /// Denominator offset (default 1e-8).
     pub eps: f64,
-    m: Vec<f64>,
-    v: Vec<f64>,
+    /// The moments `m`, `v`, in the parameters' precision.
+    m: Buffer,
+    v: Buffer,
     t: i32,
 }
 
@@ -253,38 +264,52 @@ impl Adam {
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
-            m: Vec::new(),
-            v: Vec::new(),
+            m: Buffer::F64(Vec::new()),
+            v: Buffer::F64(Vec::new()),
             t: 0,
         })
     }
 }
 
-impl Optimizer for Adam {
-    fn step(&mut self, params: &mut ParamSet) {
-        if self.m.len() != params.len() {
-            self.m = vec![0.0; params.len()];
-            self.v = vec![0.0; params.len()];
-            self.t = 0;
-        }
-        self.t = self.t.saturating_add(1);
+impl Adam {
+    /// The update in the parameters' precision `S` (the moments kept in
+    /// `S`, the constants rounded to it).
+    fn step_as<S: Scalar>(&mut self, params: &mut ParamSet) {
         let (b1, b2) = (self.beta1, self.beta2);
-        let c1 = 1.0 - b1.powi(self.t);
-        let c2 = 1.0 - b2.powi(self.t);
+        let c1 = S::from_f64(1.0 - b1.powi(self.t));
+        let c2 = S::from_f64(1.0 - b2.powi(self.t));
+        let (b1, b2, eps) = (S::from_f64(b1), S::from_f64(b2), S::from_f64(self.eps));
+        let (one_b1, one_b2) = (S::from_f64(1.0 - self.beta1), S::from_f64(1.0 - self.beta2));
+        let (ms, vs) = (self.m.get_mut::<S>(), self.v.get_mut::<S>());
         for i in 0..params.specs().len() {
             let spec = &params.specs()[i];
-            let (lr, range) = (self.rates.rate(spec.group), spec.range());
-            let (values, grads) = params.values_and_grads_mut();
+            let (lr, range) = (S::from_f64(self.rates.rate(spec.group)), spec.range());
+            let (values, grads) = params.values_and_grads_mut_as::<S>();
             for (((w, &g), m), v) in values[range.clone()]
                 .iter_mut()
                 .zip(&grads[range.clone()])
-                .zip(&mut self.m[range.clone()])
-                .zip(&mut self.v[range])
+                .zip(&mut ms[range.clone()])
+                .zip(&mut vs[range])
             {
-                *m = b1 * *m + (1.0 - b1) * g;
-                *v = b2 * *v + (1.0 - b2) * g * g;
-                *w -= lr * (*m / c1) / ((*v / c2).sqrt() + self.eps);
+                *m = b1 * *m + one_b1 * g;
+                *v = b2 * *v + one_b2 * g * g;
+                *w -= lr * (*m / c1) / ((*v / c2).sqrt() + eps);
             }
+        }
+    }
+}
+
+impl Optimizer for Adam {
+    fn step(&mut self, params: &mut ParamSet) {
+        if self.m.len() != params.len() || self.m.precision() != params.precision() {
+            self.m = Buffer::zeros(params.precision(), params.len());
+            self.v = Buffer::zeros(params.precision(), params.len());
+            self.t = 0;
+        }
+        self.t = self.t.saturating_add(1);
+        match params.precision() {
+            Precision::F32 => self.step_as::<f32>(params),
+            Precision::F64 => self.step_as::<f64>(params),
         }
     }
 }

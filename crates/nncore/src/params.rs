@@ -1,7 +1,8 @@
 //! [`ParamSet`]: every parameter of a model, with its gradient, in one flat buffer.
 //!
 //! Each parameter is a named, shaped block (`W`, `[100, 100]`) of a single
-//! `Vec<f64>`, and its gradient is the same block of a second `Vec<f64>`. The
+//! flat buffer (of `f64` or `f32`, the model's [`Precision`]), and its
+//! gradient is the same block of a second buffer. The
 //! optimiser and clipping then work on flat slices, allocation-free, for any
 //! model; models read their blocks as slices or ndarray views. Parameters go
 //! to and from JSON as an object of nested arrays keyed by name.
@@ -9,7 +10,8 @@
 use ndarray::ArrayView2;
 use serde_json::{Map, Value};
 
-use crate::{Error, Result};
+use crate::scalar::{Buffer, Precision, Scalar};
+use crate::{Error, Result, linalg};
 
 /// Which learning rate a parameter takes.
 ///
@@ -63,10 +65,17 @@ impl ParamSpec {
     }
 }
 
-/// The parameters of a model and their gradients.
+/// The parameters of a model and their gradients, in one precision
+/// ([`Precision`]: the model's).
+///
+/// Models read and write their numbers in their own precision with the
+/// `_as::<S>` methods ([`ParamSet::values_as`], …); the short names
+/// ([`ParamSet::values`], …) are the same for `f64`, the default. Code that
+/// serves every precision (files, reports) reads `f64` copies
+/// ([`ParamSet::value_f64`]).
 ///
 /// ```
-/// use nncore::{ParamGroup, ParamSet};
+/// use nncore::{ParamGroup, ParamSet, Precision};
 /// let mut p = ParamSet::new([("W", vec![2, 3], ParamGroup::Recurrent), ("b", vec![3], ParamGroup::Recurrent)]);
 /// p.value_mut(1).copy_from_slice(&[1.0, 2.0, 3.0]);
 /// let json = p.to_json();
@@ -76,22 +85,39 @@ impl ParamSpec {
 /// let mut q = ParamSet::new([("W", vec![2, 3], ParamGroup::Recurrent), ("b", vec![3], ParamGroup::Recurrent)]);
 /// q.load_json(&json)?;
 /// assert_eq!(p, q);
+///
+/// // The same blocks in f32: loaded values are rounded to f32.
+/// let mut r = ParamSet::with_precision([("b", vec![1], ParamGroup::Recurrent)], Precision::F32);
+/// r.load_json(&serde_json::json!({"b": [0.1]}))?;
+/// assert_eq!(r.value_as::<f32>(0), &[0.1f32]);
 /// # Ok::<(), nncore::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamSet {
     specs: Vec<ParamSpec>,
-    values: Vec<f64>,
-    grads: Vec<f64>,
+    values: Buffer,
+    grads: Buffer,
 }
 
 impl ParamSet {
-    /// A zero-filled set of blocks `(name, shape, group)`, laid out in order.
+    /// A zero-filled set of blocks `(name, shape, group)`, laid out in
+    /// order, in `f64`.
     ///
     /// # Panics
     /// If a shape is not 1-D or 2-D, or two blocks share a name: both are
     /// programming errors of the model that declares them.
     pub fn new<I>(blocks: I) -> Self
+    where
+        I: IntoIterator<Item = (&'static str, Vec<usize>, ParamGroup)>,
+    {
+        Self::with_precision(blocks, Precision::F64)
+    }
+
+    /// Like [`ParamSet::new`], in `precision`.
+    ///
+    /// # Panics
+    /// As [`ParamSet::new`].
+    pub fn with_precision<I>(blocks: I, precision: Precision) -> Self
     where
         I: IntoIterator<Item = (&'static str, Vec<usize>, ParamGroup)>,
     {
@@ -117,9 +143,14 @@ impl ParamSet {
         }
         Self {
             specs,
-            values: vec![0.0; offset],
-            grads: vec![0.0; offset],
+            values: Buffer::zeros(precision, offset),
+            grads: Buffer::zeros(precision, offset),
         }
+    }
+
+    /// The precision of the numbers.
+    pub fn precision(&self) -> Precision {
+        self.values.precision()
     }
 
     /// The blocks, in layout order.
@@ -142,75 +173,247 @@ impl ParamSet {
         self.specs.iter().position(|s| s.name == name)
     }
 
-    /// Every value, flat.
-    pub fn values(&self) -> &[f64] {
-        &self.values
-    }
-
-    /// Every value, flat, mutable.
-    pub fn values_mut(&mut self) -> &mut [f64] {
-        &mut self.values
-    }
-
-    /// Every gradient entry, flat (same layout as [`Self::values`]).
-    pub fn grads(&self) -> &[f64] {
-        &self.grads
-    }
-
-    /// Every gradient entry, flat, mutable.
-    pub fn grads_mut(&mut self) -> &mut [f64] {
-        &mut self.grads
-    }
-
-    /// Values and gradients at once (for optimisers).
-    pub fn values_and_grads_mut(&mut self) -> (&mut [f64], &mut [f64]) {
-        (&mut self.values, &mut self.grads)
-    }
-
-    /// Block `i`'s values.
-    pub fn value(&self, i: usize) -> &[f64] {
-        &self.values[self.specs[i].range()]
-    }
-
-    /// Block `i`'s values, mutable.
-    pub fn value_mut(&mut self, i: usize) -> &mut [f64] {
-        let r = self.specs[i].range();
-        &mut self.values[r]
-    }
-
-    /// Block `i`'s gradient.
-    pub fn grad(&self, i: usize) -> &[f64] {
-        &self.grads[self.specs[i].range()]
-    }
-
-    /// Block `i`'s gradient, mutable.
-    pub fn grad_mut(&mut self, i: usize) -> &mut [f64] {
-        let r = self.specs[i].range();
-        &mut self.grads[r]
-    }
-
-    /// Block `i`'s values as a 2-D view (`[1, n]` for a 1-D block).
-    pub fn view2(&self, i: usize) -> ArrayView2<'_, f64> {
-        ArrayView2::from_shape(self.specs[i].dim2(), self.value(i)).expect("block shape")
-    }
-
-    /// Every block's values as slices, in layout order, without allocating.
+    /// Every value, flat, as `S`.
     ///
     /// # Panics
-    /// If `N` is not the number of blocks.
+    /// If the set is of the other precision (see [`Buffer::get`]).
+    pub fn values_as<S: Scalar>(&self) -> &[S] {
+        self.values.get()
+    }
+
+    /// Every value, flat, as `S`, mutable.
+    ///
+    /// # Panics
+    /// As [`ParamSet::values_as`].
+    pub fn values_mut_as<S: Scalar>(&mut self) -> &mut [S] {
+        self.values.get_mut()
+    }
+
+    /// Every gradient entry, flat, as `S` (same layout as the values).
+    ///
+    /// # Panics
+    /// As [`ParamSet::values_as`].
+    pub fn grads_as<S: Scalar>(&self) -> &[S] {
+        self.grads.get()
+    }
+
+    /// Every gradient entry, flat, as `S`, mutable.
+    ///
+    /// # Panics
+    /// As [`ParamSet::values_as`].
+    pub fn grads_mut_as<S: Scalar>(&mut self) -> &mut [S] {
+        self.grads.get_mut()
+    }
+
+    /// Values and gradients at once, as `S` (for optimisers and models).
+    ///
+    /// # Panics
+    /// As [`ParamSet::values_as`].
+    pub fn values_and_grads_mut_as<S: Scalar>(&mut self) -> (&mut [S], &mut [S]) {
+        (self.values.get_mut(), self.grads.get_mut())
+    }
+
+    /// Values (immutable) and gradients (mutable) at once, as `S`: what a
+    /// backward pass needs.
+    ///
+    /// # Panics
+    /// As [`ParamSet::values_as`].
+    pub fn values_and_grads_as<S: Scalar>(&mut self) -> (&[S], &mut [S]) {
+        (self.values.get(), self.grads.get_mut())
+    }
+
+    /// Block `i`'s values, as `S`.
+    ///
+    /// # Panics
+    /// As [`ParamSet::values_as`].
+    pub fn value_as<S: Scalar>(&self, i: usize) -> &[S] {
+        &self.values.get()[self.specs[i].range()]
+    }
+
+    /// Block `i`'s values, as `S`, mutable.
+    ///
+    /// # Panics
+    /// As [`ParamSet::values_as`].
+    pub fn value_mut_as<S: Scalar>(&mut self, i: usize) -> &mut [S] {
+        let r = self.specs[i].range();
+        &mut self.values.get_mut()[r]
+    }
+
+    /// Block `i`'s values as a 2-D view (`[1, n]` for a 1-D block), as `S`.
+    ///
+    /// # Panics
+    /// As [`ParamSet::values_as`].
+    pub fn view2_as<S: Scalar>(&self, i: usize) -> ArrayView2<'_, S> {
+        ArrayView2::from_shape(self.specs[i].dim2(), self.value_as(i)).expect("block shape")
+    }
+
+    /// Block `i`'s values as `f64`, whatever the precision (exact).
+    pub fn value_f64(&self, i: usize) -> Vec<f64> {
+        self.values.to_f64(self.specs[i].range())
+    }
+
+    /// Block `i`'s gradient as `f64`, whatever the precision (exact).
+    pub fn grad_f64(&self, i: usize) -> Vec<f64> {
+        self.grads.to_f64(self.specs[i].range())
+    }
+
+    /// Every value as `f64`, whatever the precision (exact).
+    pub fn values_f64(&self) -> Vec<f64> {
+        self.values.to_f64(0..self.len())
+    }
+
+    /// Every gradient entry as `f64`, whatever the precision (exact).
+    pub fn grads_f64(&self) -> Vec<f64> {
+        self.grads.to_f64(0..self.len())
+    }
+
+    /// Sets block `i`'s values from `f64` (rounded to the set's precision).
+    ///
+    /// # Panics
+    /// If `values` is not the block's length.
+    pub fn set_value_f64(&mut self, i: usize, values: &[f64]) {
+        let r = self.specs[i].range();
+        assert_eq!(r.len(), values.len(), "set_value_f64: wrong length");
+        self.values.set_f64(r, values);
+    }
+
+    /// Sets every value from `f64` (rounded to the set's precision).
+    ///
+    /// # Panics
+    /// If `values` is not [`ParamSet::len`] long.
+    pub fn set_values_f64(&mut self, values: &[f64]) {
+        assert_eq!(values.len(), self.len(), "set_values_f64: wrong length");
+        self.values.set_f64(0..values.len(), values);
+    }
+
+    /// The global (Euclidean) norm of the gradient, summed in the set's
+    /// precision, as `f64`.
+    pub fn grad_norm(&self) -> f64 {
+        match &self.grads {
+            Buffer::F32(g) => linalg::norm(g).as_f64(),
+            Buffer::F64(g) => linalg::norm(g),
+        }
+    }
+
+    /// Multiplies every gradient entry by `factor` (rounded to the set's
+    /// precision).
+    pub fn scale_grads(&mut self, factor: f64) {
+        match &mut self.grads {
+            Buffer::F32(g) => {
+                let f = factor as f32;
+                g.iter_mut().for_each(|x| *x *= f);
+            }
+            Buffer::F64(g) => g.iter_mut().for_each(|x| *x *= factor),
+        }
+    }
+
+    /// Every value, flat (`f64` sets).
+    ///
+    /// # Panics
+    /// If the set is `f32`: use [`ParamSet::values_as`] or
+    /// [`ParamSet::values_f64`].
+    pub fn values(&self) -> &[f64] {
+        self.values_as()
+    }
+
+    /// Every value, flat, mutable (`f64` sets).
+    ///
+    /// # Panics
+    /// If the set is `f32`.
+    pub fn values_mut(&mut self) -> &mut [f64] {
+        self.values_mut_as()
+    }
+
+    /// Every gradient entry, flat (`f64` sets; same layout as
+    /// [`Self::values`]).
+    ///
+    /// # Panics
+    /// If the set is `f32`.
+    pub fn grads(&self) -> &[f64] {
+        self.grads_as()
+    }
+
+    /// Every gradient entry, flat, mutable (`f64` sets).
+    ///
+    /// # Panics
+    /// If the set is `f32`.
+    pub fn grads_mut(&mut self) -> &mut [f64] {
+        self.grads_mut_as()
+    }
+
+    /// Values and gradients at once (`f64` sets).
+    ///
+    /// # Panics
+    /// If the set is `f32`.
+    pub fn values_and_grads_mut(&mut self) -> (&mut [f64], &mut [f64]) {
+        self.values_and_grads_mut_as()
+    }
+
+    /// Block `i`'s values (`f64` sets).
+    ///
+    /// # Panics
+    /// If the set is `f32`.
+    pub fn value(&self, i: usize) -> &[f64] {
+        self.value_as(i)
+    }
+
+    /// Block `i`'s values, mutable (`f64` sets).
+    ///
+    /// # Panics
+    /// If the set is `f32`.
+    pub fn value_mut(&mut self, i: usize) -> &mut [f64] {
+        self.value_mut_as(i)
+    }
+
+    /// Block `i`'s gradient (`f64` sets).
+    ///
+    /// # Panics
+    /// If the set is `f32`.
+    pub fn grad(&self, i: usize) -> &[f64] {
+        &self.grads_as::<f64>()[self.specs[i].range()]
+    }
+
+    /// Block `i`'s gradient, mutable (`f64` sets).
+    ///
+    /// # Panics
+    /// If the set is `f32`.
+    pub fn grad_mut(&mut self, i: usize) -> &mut [f64] {
+        let r = self.specs[i].range();
+        &mut self.grads_mut_as::<f64>()[r]
+    }
+
+    /// Block `i`'s values as a 2-D view (`f64` sets).
+    ///
+    /// # Panics
+    /// If the set is `f32`.
+    pub fn view2(&self, i: usize) -> ArrayView2<'_, f64> {
+        self.view2_as(i)
+    }
+
+    /// Every block's values as slices, in layout order, without allocating
+    /// (`f64` sets).
+    ///
+    /// # Panics
+    /// If `N` is not the number of blocks, or the set is `f32`.
     pub fn values_split<const N: usize>(&self) -> [&[f64]; N] {
         assert_eq!(N, self.specs.len(), "values_split: wrong block count");
         std::array::from_fn(|i| self.value(i))
     }
 
-    /// Values and gradients of every block at once: immutable values,
-    /// mutable gradients (what a backward pass needs).
-    pub fn split_for_backward<const N: usize>(&mut self) -> ([&[f64]; N], [&mut [f64]; N]) {
+    /// Values and gradients of every block at once, as `S`: immutable
+    /// values, mutable gradients (what a backward pass needs).
+    ///
+    /// # Panics
+    /// If `N` is not the number of blocks, or the set is of the other
+    /// precision.
+    pub fn split_for_backward<const N: usize, S: Scalar>(
+        &mut self,
+    ) -> ([&[S]; N], [&mut [S]; N]) {
         assert_eq!(N, self.specs.len(), "split_for_backward: wrong block count");
         let specs = &self.specs;
-        let values = &self.values;
+        let values = self.values.get::<S>();
         let vals = std::array::from_fn(|i| &values[specs[i].range()]);
-        let mut rest: &mut [f64] = &mut self.grads;
+        let mut rest: &mut [S] = self.grads.get_mut();
         let grads = std::array::from_fn(|i| {
             let (head, tail) = std::mem::take(&mut rest).split_at_mut(specs[i].len());
             rest = tail;
@@ -221,7 +424,10 @@ impl ParamSet {
 
     /// Whether every value is finite.
     pub fn all_finite(&self) -> bool {
-        self.values.iter().all(|v| v.is_finite())
+        match &self.values {
+            Buffer::F32(v) => v.iter().all(|x| x.is_finite()),
+            Buffer::F64(v) => v.iter().all(|x| x.is_finite()),
+        }
     }
 
     /// The names of the blocks, comma-separated (for messages).
@@ -233,14 +439,15 @@ impl ParamSet {
             .join(", ")
     }
 
-    /// The values as a JSON object of nested arrays keyed by name.
+    /// The values as a JSON object of nested arrays keyed by name (`f32`
+    /// values written as the `f64` numbers they are, exactly).
     pub fn to_json(&self) -> Value {
-        self.block_json(&self.values)
+        self.block_json(&self.values_f64())
     }
 
     /// The gradients as a JSON object with the same keys and shapes.
     pub fn grads_to_json(&self) -> Value {
-        self.block_json(&self.grads)
+        self.block_json(&self.grads_f64())
     }
 
     fn block_json(&self, flat: &[f64]) -> Value {
@@ -261,11 +468,13 @@ impl ParamSet {
         Value::Object(obj)
     }
 
-    /// Loads every value from a JSON object of nested arrays keyed by name.
+    /// Loads every value from a JSON object of nested arrays keyed by name,
+    /// rounded to the set's precision.
     ///
     /// Every key must be present, no other key may be, each shape must match
-    /// exactly and every entry must be a finite number; the error names the
-    /// offending key (and index). Nothing is changed unless all is well.
+    /// exactly and every entry must be a finite number (finite in the set's
+    /// precision too); the error names the offending key (and index).
+    /// Nothing is changed unless all is well.
     pub fn load_json(&mut self, json: &Value) -> Result<()> {
         let obj = json.as_object().ok_or_else(|| Error::NotAnObject {
             found: json_type(json).to_string(),
@@ -277,15 +486,30 @@ impl ParamSet {
                 expected,
             });
         }
-        let mut values = self.values.clone();
+        let mut values = self.values_f64();
         for s in &self.specs {
             let v = obj.get(s.name).ok_or_else(|| Error::MissingParam {
                 name: s.name.to_string(),
                 expected: expected.clone(),
             })?;
             read_block(s, v, &mut values[s.range()])?;
+            if self.precision() == Precision::F32
+                && let Some(j) = values[s.range()]
+                    .iter()
+                    .position(|&x| !(x as f32).is_finite())
+            {
+                return Err(Error::BadValue {
+                    name: s.name.to_string(),
+                    index: format!("[{j}] (flat)"),
+                    problem: format!(
+                        "{} is beyond the largest f32 ({:e})",
+                        values[s.offset + j],
+                        f32::MAX
+                    ),
+                });
+            }
         }
-        self.values = values;
+        self.set_values_f64(&values);
         Ok(())
     }
 }
@@ -414,7 +638,7 @@ mod tests {
             .copy_from_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         assert_eq!(p.value(1), &[5.0, 6.0]);
         assert_eq!(p.view2(0)[[1, 0]], 3.0);
-        let (_, [gw, gb]) = p.split_for_backward::<2>();
+        let (_, [gw, gb]) = p.split_for_backward::<2, f64>();
         gw[3] = 1.0;
         gb[0] = 2.0;
         assert_eq!(p.grads(), &[0.0, 0.0, 0.0, 1.0, 2.0, 0.0]);

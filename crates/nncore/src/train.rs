@@ -1,6 +1,6 @@
 //! The one training step that serves every [`SequenceModel`].
 
-use crate::{ClipNorm, Optimizer, Result, SequenceModel, global_norm, loss::count_correct};
+use crate::{ClipNorm, Optimizer, Result, SequenceModel, loss::count_correct};
 
 /// One model-independent training step: loss and gradient on one sequence,
 /// optional clipping by global norm, one optimiser update.
@@ -54,10 +54,10 @@ impl<O: Optimizer> Trainer<O> {
         let correct = count_correct(model.outputs(), labels);
         let (grad_norm, clipped) = match &self.clip {
             Some(c) => {
-                let out = c.apply(model.params_mut().grads_mut());
+                let out = c.apply_params(model.params_mut());
                 (out.norm, out.clipped)
             }
-            None => (global_norm(model.params().grads()), false),
+            None => (model.params().grad_norm(), false),
         };
         self.optimizer.step(model.params_mut());
         Ok(StepStats {

@@ -9,15 +9,13 @@
 //!
 //! # Scalar type
 //!
-//! Everything here is `f64` because nncore's kernels and [`ParamSet`] are.
-//! Nothing in the trait fixes it otherwise: the parameters, the tape and the
-//! hidden rows are plain slices and ndarray views, and no method returns or
-//! stores a float outside them. An f32 path would enter as a type parameter
-//! `Cell<S: Scalar = f64>` (and `Recurrent<C, S = f64>`), with `S` replacing
-//! `f64` in these signatures; the cells would then call nncore's kernels
-//! (`vec_mat_acc`, `mat_vec`, `outer_sum`, `axpy`, `dot`, `norm`, the
-//! activations) made generic over the same `S`, not copies of them, so the
-//! f64 instantiation stays the code that runs today, bit for bit.
+//! A cell is written once, generic over the [`Scalar`] type `S` it computes
+//! in (`f64`, the default, or `f32`): `impl<S: Scalar> Cell<S> for MyCell`.
+//! The parameters, the tape and the hidden rows are slices and ndarray
+//! views of `S`, and the cells call nncore's kernels (`vec_mat_acc`,
+//! `mat_vec`, `outer_sum`, `axpy`, `dot`, the activations), generic over
+//! the same `S`, not copies of them: the `f64` instantiation is the code
+//! that ran before `f32` existed, bit for bit.
 //!
 //! [`ParamSet`]: nncore::ParamSet
 
@@ -27,7 +25,7 @@ use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2};
 use rand::Rng;
 
 use nncore::linalg::axpy;
-use nncore::{Error, ParamGroup, Result};
+use nncore::{Error, ParamGroup, Result, Scalar};
 
 /// One parameter block a cell declares: its name (the JSON key), its shape
 /// (`[n]` or `[rows, cols]`, row-major) and its learning-rate group, as
@@ -80,7 +78,7 @@ pub fn check_hidden(hidden: usize) -> Result<()> {
 ///   made by [`Cell::tape`] when a longer sequence than any before arrives.
 ///
 /// See the crate docs ("How to add a cell") for a complete small cell.
-pub trait Cell: Clone + Debug + Send + Sync {
+pub trait Cell<S: Scalar = f64>: Clone + Debug + Send + Sync {
     /// The gate count `G`: the pre-activations of one step are `G·H` wide
     /// (1 for the Elman cell, 3 for the GRU, 4 for the LSTM), and the
     /// recurrent matrix is `[H, G·H]`.
@@ -120,18 +118,18 @@ pub trait Cell: Clone + Debug + Send + Sync {
     /// The model draws `W_out ~ N(0, 1)/√H` between
     /// [`Cell::init_before_head`] and [`Cell::init_after_head`], which is
     /// the article's order: input weights, `W_out`, recurrent matrix.
-    fn init_before_head<R: Rng + ?Sized>(&self, params: &mut [f64], rng: &mut R);
+    fn init_before_head<R: Rng + ?Sized>(&self, params: &mut [S], rng: &mut R);
 
     /// Initialises what is drawn after the head's `W_out` (the recurrent
     /// matrix) and anything fixed (e.g. a forget-gate bias).
-    fn init_after_head<R: Rng + ?Sized>(&self, params: &mut [f64], rng: &mut R);
+    fn init_after_head<R: Rng + ?Sized>(&self, params: &mut [S], rng: &mut R);
 
     /// A tape for sequences of up to `len` steps (`len` may be 0).
     fn tape(&self, len: usize) -> Self::Tape;
 
     /// Called once before the forward steps of a sequence (e.g. to pre-sum
     /// biases); does nothing by default.
-    fn start_forward(&self, params: &[f64], tape: &mut Self::Tape) {
+    fn start_forward(&self, params: &[S], tape: &mut Self::Tape) {
         let _ = (params, tape);
     }
 
@@ -139,12 +137,12 @@ pub trait Cell: Clone + Debug + Send + Sync {
     /// h_{t-1}`, keeping in `tape` (row `t`) what the backward step needs.
     fn forward_step(
         &self,
-        params: &[f64],
+        params: &[S],
         tape: &mut Self::Tape,
         t: usize,
-        x_t: f64,
-        h_prev: &[f64],
-        h: &mut [f64],
+        x_t: S,
+        h_prev: &[S],
+        h: &mut [S],
     );
 
     /// Called once before the backward steps of a sequence (e.g. to zero a
@@ -159,13 +157,13 @@ pub trait Cell: Clone + Debug + Send + Sync {
     #[allow(clippy::too_many_arguments)]
     fn backward_step(
         &self,
-        params: &[f64],
+        params: &[S],
         tape: &mut Self::Tape,
         t: usize,
-        h_prev: &[f64],
-        h: &[f64],
-        dh: &[f64],
-        carry: &mut [f64],
+        h_prev: &[S],
+        h: &[S],
+        dh: &[S],
+        carry: &mut [S],
     );
 
     /// The gradients of the cell's blocks into `grads` (overwritten), summed
@@ -175,26 +173,26 @@ pub trait Cell: Clone + Debug + Send + Sync {
     fn grads(
         &self,
         tape: &Self::Tape,
-        x: &[f64],
-        h_prev: &[f64],
-        col: &mut [f64],
-        grads: &mut [f64],
+        x: &[S],
+        h_prev: &[S],
+        col: &mut [S],
+        grads: &mut [S],
     );
 
     /// Scratch for [`Cell::batch_step`] on `n` rows.
-    fn batch(&self, params: &[f64], n: usize) -> Self::Batch;
+    fn batch(&self, params: &[S], n: usize) -> Self::Batch;
 
     /// One forward step on `n` rows: `h ← H_t` (`n × H`, standard layout)
     /// from the inputs `x_t` (`n`) and `h_prev = H_{t-1}` (zeros at `t =
     /// 0`), with `H_{t-1} W` as one matrix–matrix product.
     fn batch_step(
         &self,
-        params: &[f64],
+        params: &[S],
         batch: &mut Self::Batch,
         t: usize,
-        x_t: ArrayView1<'_, f64>,
-        h_prev: ArrayView2<'_, f64>,
-        h: ArrayViewMut2<'_, f64>,
+        x_t: ArrayView1<'_, S>,
+        h_prev: ArrayView2<'_, S>,
+        h: ArrayViewMut2<'_, S>,
     );
 }
 
@@ -203,7 +201,7 @@ pub trait Cell: Clone + Debug + Send + Sync {
 ///
 /// # Panics
 /// If the lengths do not add up to `flat.len()`.
-pub fn split_blocks<const N: usize>(flat: &[f64], lens: [usize; N]) -> [&[f64]; N] {
+pub fn split_blocks<const N: usize, T>(flat: &[T], lens: [usize; N]) -> [&[T]; N] {
     assert_eq!(lens.iter().sum::<usize>(), flat.len(), "cell block sizes");
     let mut rest = flat;
     lens.map(|n| {
@@ -217,7 +215,7 @@ pub fn split_blocks<const N: usize>(flat: &[f64], lens: [usize; N]) -> [&[f64]; 
 ///
 /// # Panics
 /// If the lengths do not add up to `flat.len()`.
-pub fn split_blocks_mut<const N: usize>(flat: &mut [f64], lens: [usize; N]) -> [&mut [f64]; N] {
+pub fn split_blocks_mut<const N: usize, T>(flat: &mut [T], lens: [usize; N]) -> [&mut [T]; N] {
     assert_eq!(lens.iter().sum::<usize>(), flat.len(), "cell block sizes");
     let mut rest = flat;
     lens.map(|n| {
@@ -231,13 +229,13 @@ pub fn split_blocks_mut<const N: usize>(flat: &mut [f64], lens: [usize; N]) -> [
 /// `∂E/∂W_in = Σ_t x_t δ_t` and `∂E/∂b = Σ_t δ_t`, summed in time order,
 /// with `deltas` the `L × G·H` rows `δ_t` (gradients w.r.t. the terms `x_t
 /// W_in + b` of the pre-activations).
-pub fn input_grads(x: &[f64], deltas: &[f64], g_w_in: &mut [f64], g_b: &mut [f64]) {
+pub fn input_grads<S: Scalar>(x: &[S], deltas: &[S], g_w_in: &mut [S], g_b: &mut [S]) {
     let gh = g_w_in.len();
-    g_w_in.fill(0.0);
-    g_b.fill(0.0);
+    g_w_in.fill(S::zero());
+    g_b.fill(S::zero());
     for (&xt, delta) in x.iter().zip(deltas.chunks_exact(gh)) {
         axpy(xt, delta, g_w_in);
-        axpy(1.0, delta, g_b);
+        axpy(S::one(), delta, g_b);
     }
 }
 

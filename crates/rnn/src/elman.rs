@@ -8,7 +8,7 @@ use nncore::activation::{
 };
 use nncore::init::fill_scaled_normal;
 use nncore::linalg::{mat_vec, outer_sum, vec_mat_acc};
-use nncore::{ParamGroup, Result};
+use nncore::{ParamGroup, Result, Scalar};
 
 use crate::cell::{Block, Cell, check_hidden, input_grads, split_blocks, split_blocks_mut};
 use crate::recurrent::Recurrent;
@@ -46,7 +46,7 @@ pub enum RecurrentInit {
 impl HiddenActivation {
     /// Applies the activation in place.
     #[inline]
-    pub fn apply(self, v: &mut [f64]) {
+    pub fn apply<S: Scalar>(self, v: &mut [S]) {
         match self {
             Self::Tanh => tanh_in_place(v),
             Self::Relu => relu_in_place(v),
@@ -124,14 +124,14 @@ impl Elman {
 
 /// The Elman cell's tape: `δ_t = ∂E/∂u_t`, `L × H`.
 #[derive(Debug, Clone)]
-pub struct ElmanTape {
-    deltas: Array2<f64>,
+pub struct ElmanTape<S> {
+    deltas: Array2<S>,
 }
 
-impl Cell for Elman {
+impl<S: Scalar> Cell<S> for Elman {
     const GATES: usize = 1;
     const RECURRENT: usize = W;
-    type Tape = ElmanTape;
+    type Tape = ElmanTape<S>;
     type Batch = ();
 
     fn kind(&self) -> &'static str {
@@ -159,26 +159,26 @@ impl Cell for Elman {
     }
 
     /// `W_in ~ N(0,1)/√1`.
-    fn init_before_head<R: Rng + ?Sized>(&self, params: &mut [f64], rng: &mut R) {
+    fn init_before_head<R: Rng + ?Sized>(&self, params: &mut [S], rng: &mut R) {
         let [w_in, _, _] = split_blocks_mut(params, self.lens());
         fill_scaled_normal(w_in, 1, rng);
     }
 
     /// `W ~ N(0,1)/√H`, or `W = I` ([`RecurrentInit::Identity`]); `b = 0`.
-    fn init_after_head<R: Rng + ?Sized>(&self, params: &mut [f64], rng: &mut R) {
+    fn init_after_head<R: Rng + ?Sized>(&self, params: &mut [S], rng: &mut R) {
         let h = self.hidden;
         let [_, w, _] = split_blocks_mut(params, self.lens());
         match self.recurrent_init {
             RecurrentInit::ScaledNormal => fill_scaled_normal(w, h, rng),
             RecurrentInit::Identity => {
                 for (i, row) in w.chunks_exact_mut(h).enumerate() {
-                    row[i] = 1.0;
+                    row[i] = S::one();
                 }
             }
         }
     }
 
-    fn tape(&self, len: usize) -> ElmanTape {
+    fn tape(&self, len: usize) -> ElmanTape<S> {
         ElmanTape {
             deltas: Array2::zeros((len, self.hidden)),
         }
@@ -186,12 +186,12 @@ impl Cell for Elman {
 
     fn forward_step(
         &self,
-        params: &[f64],
-        _tape: &mut ElmanTape,
+        params: &[S],
+        _tape: &mut ElmanTape<S>,
         t: usize,
-        x_t: f64,
-        h_prev: &[f64],
-        h: &mut [f64],
+        x_t: S,
+        h_prev: &[S],
+        h: &mut [S],
     ) {
         let [w_in, w, b] = split_blocks(params, self.lens());
         // u = b + x_t W_in + h_{t-1} W, W read row by row.
@@ -206,13 +206,13 @@ impl Cell for Elman {
 
     fn backward_step(
         &self,
-        params: &[f64],
-        tape: &mut ElmanTape,
+        params: &[S],
+        tape: &mut ElmanTape<S>,
         t: usize,
-        _h_prev: &[f64],
-        h: &[f64],
-        dh: &[f64],
-        carry: &mut [f64],
+        _h_prev: &[S],
+        h: &[S],
+        dh: &[S],
+        carry: &mut [S],
     ) {
         let [_, w, _] = split_blocks(params, self.lens());
         let n = self.hidden;
@@ -238,11 +238,11 @@ impl Cell for Elman {
 
     fn grads(
         &self,
-        tape: &ElmanTape,
-        x: &[f64],
-        h_prev: &[f64],
-        col: &mut [f64],
-        grads: &mut [f64],
+        tape: &ElmanTape<S>,
+        x: &[S],
+        h_prev: &[S],
+        col: &mut [S],
+        grads: &mut [S],
     ) {
         let (l, h) = (x.len(), self.hidden);
         let [g_w_in, g_w, g_b] = split_blocks_mut(grads, self.lens());
@@ -254,16 +254,16 @@ impl Cell for Elman {
         outer_sum(h_prev, deltas, h, col, g_w);
     }
 
-    fn batch(&self, _params: &[f64], _n: usize) {}
+    fn batch(&self, _params: &[S], _n: usize) {}
 
     fn batch_step(
         &self,
-        params: &[f64],
+        params: &[S],
         _batch: &mut (),
         t: usize,
-        x_t: ArrayView1<'_, f64>,
-        h_prev: ArrayView2<'_, f64>,
-        mut h: ArrayViewMut2<'_, f64>,
+        x_t: ArrayView1<'_, S>,
+        h_prev: ArrayView2<'_, S>,
+        mut h: ArrayViewMut2<'_, S>,
     ) {
         let [w_in, w, b] = split_blocks(params, self.lens());
         // U = x_t ⊗ W_in + b, then += H_{t-1} W.
@@ -275,7 +275,7 @@ impl Cell for Elman {
         }
         if t > 0 {
             let w = ArrayView2::from_shape((self.hidden, self.hidden), w).expect("W is [H, H]");
-            general_mat_mul(1.0, &h_prev, &w, 1.0, &mut h);
+            general_mat_mul(S::one(), &h_prev, &w, S::one(), &mut h);
         }
         self.activation
             .apply(h.as_slice_mut().expect("standard layout"));

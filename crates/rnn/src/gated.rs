@@ -1,12 +1,11 @@
 //! What the gated cells [`GruCell`](crate::GruCell) and
 //! [`LstmCell`](crate::LstmCell) share: the parameter layout (PyTorch's,
 //! transposed to the row-vector convention), the initialisation, the
-//! recurrent gradient sums and the fast sigmoid of their gates.
+//! recurrent gradient sums.
 
 use rand::Rng;
 
-use nncore::ParamGroup;
-use nncore::fastmath;
+use nncore::{ParamGroup, Scalar};
 use nncore::init::fill_scaled_normal;
 use nncore::linalg::{axpy, outer_sum};
 
@@ -46,14 +45,19 @@ pub(crate) fn blocks(h: usize, gates: usize) -> Vec<Block> {
 }
 
 /// Draws `W_ih ~ N(0,1)/√1` (before the head's `W_out`), row-major.
-pub(crate) fn init_input<R: Rng + ?Sized>(params: &mut [f64], h: usize, gates: usize, rng: &mut R) {
+pub(crate) fn init_input<S: Scalar, R: Rng + ?Sized>(
+    params: &mut [S],
+    h: usize,
+    gates: usize,
+    rng: &mut R,
+) {
     let [w_ih, _, _, _] = split_blocks_mut(params, lens(h, gates));
     fill_scaled_normal(w_ih, 1, rng);
 }
 
 /// Draws `W_hh ~ N(0,1)/√H` (after the head's `W_out`), row-major.
-pub(crate) fn init_recurrent<R: Rng + ?Sized>(
-    params: &mut [f64],
+pub(crate) fn init_recurrent<S: Scalar, R: Rng + ?Sized>(
+    params: &mut [S],
     h: usize,
     gates: usize,
     rng: &mut R,
@@ -62,38 +66,24 @@ pub(crate) fn init_recurrent<R: Rng + ?Sized>(
     fill_scaled_normal(w_hh, h, rng);
 }
 
-/// Applies the logistic sigmoid to every element in place, as
-/// `σ(x) = ½ + ½ tanh(x / 2)` with nncore's vectorised
-/// [`fastmath::tanh`](nncore::fastmath::tanh): the loop vectorises, where
-/// [`nncore::activation::sigmoid_in_place`] calls libm's `exp` per element
-/// (at H = 100 the gates take 200–300 sigmoids a time step). Within a few
-/// ulp of 1 of the exact value (an absolute error of ~1e-16: values far in
-/// the tails lose relative, not absolute, precision).
-#[inline]
-pub(crate) fn sigmoid_in_place(v: &mut [f64]) {
-    for x in v {
-        *x = 0.5 + 0.5 * fastmath::tanh(0.5 * *x);
-    }
-}
-
 /// The recurrent gradients: `∂E/∂W_hh = Σ_t h_{t-1}ᵀ δ_t = H_prevᵀ Δ` as one
 /// matrix product per sequence (allocation-free, through `col`, `L` long),
 /// and `∂E/∂b_hh = Σ_t δ_t`. `h_prev` is `L × H` (rows `h_{-1} … h_{L-2}`),
 /// `deltas` is `L × G·H` (gradients w.r.t. the gate pre-activations'
 /// hidden-side terms `h_{t-1} W_hh + b_hh`).
-pub(crate) fn recurrent_grads(
-    h_prev: &[f64],
-    deltas: &[f64],
-    col: &mut [f64],
-    g_w_hh: &mut [f64],
-    g_b_hh: &mut [f64],
+pub(crate) fn recurrent_grads<S: Scalar>(
+    h_prev: &[S],
+    deltas: &[S],
+    col: &mut [S],
+    g_w_hh: &mut [S],
+    g_b_hh: &mut [S],
 ) {
     let gh = g_b_hh.len();
     let h = g_w_hh.len() / gh;
     outer_sum(h_prev, deltas, h, col, g_w_hh);
-    g_b_hh.fill(0.0);
+    g_b_hh.fill(S::zero());
     for delta in deltas.chunks_exact(gh) {
-        axpy(1.0, delta, g_b_hh);
+        axpy(S::one(), delta, g_b_hh);
     }
 }
 

@@ -4,11 +4,12 @@ use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, linalg::gener
 use rand::Rng;
 
 use nncore::Result;
-use nncore::activation::tanh_in_place;
+use nncore::activation::{sigmoid_fast_in_place, tanh_in_place};
+use nncore::Scalar;
 use nncore::linalg::{axpy, mat_vec, vec_mat_acc};
 
 use crate::cell::{Block, Cell, check_hidden, input_grads, split_blocks, split_blocks_mut};
-use crate::gated::{self, recurrent_grads, sigmoid_in_place};
+use crate::gated::{self, recurrent_grads};
 use crate::recurrent::Recurrent;
 
 /// Gate blocks of a GRU: `r`, `z`, `n`.
@@ -65,28 +66,28 @@ impl Default for GruCell {
 
 /// The GRU's tape.
 #[derive(Debug, Clone)]
-pub struct GruTape {
+pub struct GruTape<S> {
     /// `L × 3H`: the gate activations `[r_t, z_t, n_t]`.
-    gates: Array2<f64>,
+    gates: Array2<S>,
     /// `L × H`: `h_{t-1} W_hn + b_hn` (what `r_t` multiplies).
-    hn: Array2<f64>,
+    hn: Array2<S>,
     /// `L × 3H`: `∂E/∂` of the input-side terms of the gate pre-activations
     /// (`x_t W_i* + b_i*`).
-    dgi: Array2<f64>,
+    dgi: Array2<S>,
     /// `L × 3H`: `∂E/∂` of the hidden-side terms (`h_{t-1} W_h* + b_h*`);
     /// equal to `dgi` but in the `n` block, which is scaled by `r_t`.
-    dgh: Array2<f64>,
+    dgh: Array2<S>,
     /// `3H`: `h_{t-1} W_hh + b_hh` being formed.
-    ghh: Vec<f64>,
+    ghh: Vec<S>,
 }
 
 /// The GRU's scratch for a batch of `n` rows.
 #[derive(Debug)]
-pub struct GruBatch {
+pub struct GruBatch<S> {
     /// `n × 3H`: input-side pre-activations, then the activations.
-    a: Array2<f64>,
+    a: Array2<S>,
     /// `n × 3H`: the hidden-side pre-activations `H_{t-1} W_hh + b_hh`.
-    ghh: Array2<f64>,
+    ghh: Array2<S>,
 }
 
 /// One GRU step on one sequence (or one row of a batch), in place.
@@ -95,26 +96,26 @@ pub struct GruBatch {
 /// `ghh` the hidden-side ones `h_{t-1} W_hh + b_hh`; on exit `a` holds the
 /// activations `[r, z, n]` and `cur` holds `h_t`.
 #[inline]
-fn gru_cell(a: &mut [f64], ghh: &[f64], prev: &[f64], cur: &mut [f64]) {
+fn gru_cell<S: Scalar>(a: &mut [S], ghh: &[S], prev: &[S], cur: &mut [S]) {
     let h = cur.len();
     let (rz, n) = a.split_at_mut(2 * h);
-    axpy(1.0, &ghh[..2 * h], rz);
-    sigmoid_in_place(rz);
+    axpy(S::one(), &ghh[..2 * h], rz);
+    sigmoid_fast_in_place(rz);
     let (r, z) = rz.split_at(h);
     for ((nk, &rk), &hk) in n.iter_mut().zip(r).zip(&ghh[2 * h..]) {
         *nk += rk * hk;
     }
     tanh_in_place(n);
     for (((c, &p), &zk), &nk) in cur.iter_mut().zip(prev).zip(z).zip(n.iter()) {
-        *c = (1.0 - zk) * nk + zk * p;
+        *c = (S::one() - zk) * nk + zk * p;
     }
 }
 
-impl Cell for GruCell {
+impl<S: Scalar> Cell<S> for GruCell {
     const GATES: usize = GATES;
     const RECURRENT: usize = gated::W_HH;
-    type Tape = GruTape;
-    type Batch = GruBatch;
+    type Tape = GruTape<S>;
+    type Batch = GruBatch<S>;
 
     fn kind(&self) -> &'static str {
         "gru"
@@ -132,33 +133,33 @@ impl Cell for GruCell {
         gated::blocks(self.hidden, GATES)
     }
 
-    fn init_before_head<R: Rng + ?Sized>(&self, params: &mut [f64], rng: &mut R) {
+    fn init_before_head<R: Rng + ?Sized>(&self, params: &mut [S], rng: &mut R) {
         gated::init_input(params, self.hidden, GATES, rng);
     }
 
-    fn init_after_head<R: Rng + ?Sized>(&self, params: &mut [f64], rng: &mut R) {
+    fn init_after_head<R: Rng + ?Sized>(&self, params: &mut [S], rng: &mut R) {
         gated::init_recurrent(params, self.hidden, GATES, rng);
     }
 
-    fn tape(&self, len: usize) -> GruTape {
+    fn tape(&self, len: usize) -> GruTape<S> {
         let (h, gh) = (self.hidden, GATES * self.hidden);
         GruTape {
             gates: Array2::zeros((len, gh)),
             hn: Array2::zeros((len, h)),
             dgi: Array2::zeros((len, gh)),
             dgh: Array2::zeros((len, gh)),
-            ghh: vec![0.0; gh],
+            ghh: vec![S::zero(); gh],
         }
     }
 
     fn forward_step(
         &self,
-        params: &[f64],
-        tape: &mut GruTape,
+        params: &[S],
+        tape: &mut GruTape<S>,
         t: usize,
-        x_t: f64,
-        h_prev: &[f64],
-        h: &mut [f64],
+        x_t: S,
+        h_prev: &[S],
+        h: &mut [S],
     ) {
         let [w_ih, w_hh, b_ih, b_hh] = split_blocks(params, gated::lens(self.hidden, GATES));
         let (n, gh) = (self.hidden, GATES * self.hidden);
@@ -180,13 +181,13 @@ impl Cell for GruCell {
 
     fn backward_step(
         &self,
-        params: &[f64],
-        tape: &mut GruTape,
+        params: &[S],
+        tape: &mut GruTape<S>,
         t: usize,
-        h_prev: &[f64],
-        _h: &[f64],
-        dh: &[f64],
-        carry: &mut [f64],
+        h_prev: &[S],
+        _h: &[S],
+        dh: &[S],
+        carry: &mut [S],
     ) {
         let [_, w_hh, _, _] = split_blocks(params, gated::lens(self.hidden, GATES));
         let (h, gh) = (self.hidden, GATES * self.hidden);
@@ -209,8 +210,8 @@ impl Cell for GruCell {
             .zip(h_prev)
             .zip(z.iter().zip(n))
         {
-            *dn = g * (1.0 - zk) * (1.0 - nk * nk);
-            *dz = g * (p - nk) * zk * (1.0 - zk);
+            *dn = g * (S::one() - zk) * (S::one() - nk * nk);
+            *dz = g * (p - nk) * zk * (S::one() - zk);
         }
         // n_pre = a_n + r (h_{t-1} W_hn + b_hn):
         //   ∂r_pre = ∂n_pre hn r (1 − r),  ∂(h_{t-1} W_hn + b_hn) = r ∂n_pre
@@ -222,7 +223,7 @@ impl Cell for GruCell {
             .zip(gi_n.iter())
             .zip(r.iter().zip(&hn[t * h..(t + 1) * h]))
         {
-            *dr = dn * hk * rk * (1.0 - rk);
+            *dr = dn * hk * rk * (S::one() - rk);
             *dhn = rk * dn;
         }
         gh_rz.copy_from_slice(&gi[..2 * h]);
@@ -235,7 +236,7 @@ impl Cell for GruCell {
         }
     }
 
-    fn grads(&self, tape: &GruTape, x: &[f64], h_prev: &[f64], col: &mut [f64], grads: &mut [f64]) {
+    fn grads(&self, tape: &GruTape<S>, x: &[S], h_prev: &[S], col: &mut [S], grads: &mut [S]) {
         let gh = GATES * self.hidden;
         let l = x.len();
         let [g_w_ih, g_w_hh, g_b_ih, g_b_hh] =
@@ -246,7 +247,7 @@ impl Cell for GruCell {
         recurrent_grads(h_prev, &dgh[..l * gh], col, g_w_hh, g_b_hh);
     }
 
-    fn batch(&self, _params: &[f64], n: usize) -> GruBatch {
+    fn batch(&self, _params: &[S], n: usize) -> GruBatch<S> {
         let gh = GATES * self.hidden;
         GruBatch {
             a: Array2::zeros((n, gh)),
@@ -256,12 +257,12 @@ impl Cell for GruCell {
 
     fn batch_step(
         &self,
-        params: &[f64],
-        batch: &mut GruBatch,
+        params: &[S],
+        batch: &mut GruBatch<S>,
         t: usize,
-        x_t: ArrayView1<'_, f64>,
-        h_prev: ArrayView2<'_, f64>,
-        mut h: ArrayViewMut2<'_, f64>,
+        x_t: ArrayView1<'_, S>,
+        h_prev: ArrayView2<'_, S>,
+        mut h: ArrayViewMut2<'_, S>,
     ) {
         let [w_ih, w_hh, b_ih, b_hh] = split_blocks(params, gated::lens(self.hidden, GATES));
         let GruBatch { a, ghh } = batch;
@@ -283,7 +284,7 @@ impl Cell for GruCell {
         if t > 0 {
             let w_hh = ArrayView2::from_shape((self.hidden, GATES * self.hidden), w_hh)
                 .expect("W_hh is [H, 3H]");
-            general_mat_mul(1.0, &h_prev, &w_hh, 1.0, ghh);
+            general_mat_mul(S::one(), &h_prev, &w_hh, S::one(), ghh);
         }
         for (((mut a_row, g_row), p_row), mut c_row) in a
             .axis_iter_mut(Axis(0))
@@ -343,8 +344,8 @@ mod tests {
         p.value_mut(gated::B_HH).copy_from_slice(&[-0.1, 0.05, 0.6]);
         p.value_mut(W_OUT).copy_from_slice(&[1.5]);
         p.value_mut(B_OUT).copy_from_slice(&[-0.2]);
-        let x = [0.9, 0.4];
-        let mut h = 0.0;
+        let x: [f64; 2] = [0.9, 0.4];
+        let mut h = 0.0f64;
         let mut want = Vec::new();
         for &xt in &x {
             let r = sigmoid(xt * 0.5 + 0.1 + h * 0.2 - 0.1);

@@ -4,11 +4,12 @@ use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, linalg::gener
 use rand::Rng;
 
 use nncore::Result;
-use nncore::activation::tanh_in_place;
+use nncore::activation::{sigmoid_fast_in_place, tanh_in_place};
+use nncore::Scalar;
 use nncore::linalg::{mat_vec, vec_mat_acc};
 
 use crate::cell::{Block, Cell, check_hidden, input_grads, split_blocks, split_blocks_mut};
-use crate::gated::{self, recurrent_grads, sigmoid_in_place};
+use crate::gated::{self, recurrent_grads};
 use crate::recurrent::Recurrent;
 
 /// Gate blocks of an LSTM: `i`, `f`, `g`, `o`.
@@ -69,33 +70,33 @@ impl Default for LstmCell {
 
 /// The LSTM's tape.
 #[derive(Debug, Clone)]
-pub struct LstmTape {
+pub struct LstmTape<S> {
     /// `(L + 1) × H`: row 0 is `c_{-1} = 0`, row `t + 1` is `c_t`.
-    cs: Array2<f64>,
+    cs: Array2<S>,
     /// `L × H`: `tanh(c_t)`.
-    tcs: Array2<f64>,
+    tcs: Array2<S>,
     /// `L × 4H`: the gate activations `[i_t, f_t, g_t, o_t]`.
-    gates: Array2<f64>,
+    gates: Array2<S>,
     /// `L × 4H`: `δ_t`, `∂E/∂` of the gate pre-activations.
-    deltas: Array2<f64>,
+    deltas: Array2<S>,
     /// `4H`: `b_ih + b_hh`, formed once per forward pass.
-    bias: Vec<f64>,
+    bias: Vec<S>,
     /// `H`: `∂E/∂c_t` being formed, then the carry `∂E/∂c_t ⊙ f_t` to step `t − 1`.
-    dc: Vec<f64>,
+    dc: Vec<S>,
 }
 
 /// The LSTM's scratch for a batch of `n` rows.
 #[derive(Debug)]
-pub struct LstmBatch {
+pub struct LstmBatch<S> {
     /// `4H`: `b_ih + b_hh`.
-    bias: Vec<f64>,
+    bias: Vec<S>,
     /// `n × 4H`: the pre-activations, then the activations.
-    a: Array2<f64>,
+    a: Array2<S>,
     /// `n × H`: `C_{t-1}` and `C_t`.
-    c_prev: Array2<f64>,
-    c: Array2<f64>,
+    c_prev: Array2<S>,
+    c: Array2<S>,
     /// `H`: `tanh(c_t)` of one row.
-    tc: Vec<f64>,
+    tc: Vec<S>,
 }
 
 /// One LSTM step on one sequence (or one row of a batch), in place.
@@ -104,13 +105,13 @@ pub struct LstmBatch {
 /// activations `[i, f, g, o]`, and `c`, `tc`, `cur` hold `c_t`, `tanh(c_t)`
 /// and `h_t`.
 #[inline]
-fn lstm_cell(a: &mut [f64], c_prev: &[f64], c: &mut [f64], tc: &mut [f64], cur: &mut [f64]) {
+fn lstm_cell<S: Scalar>(a: &mut [S], c_prev: &[S], c: &mut [S], tc: &mut [S], cur: &mut [S]) {
     let h = cur.len();
     let (ifg, o) = a.split_at_mut(3 * h);
     let (i_f, g) = ifg.split_at_mut(2 * h);
-    sigmoid_in_place(i_f);
+    sigmoid_fast_in_place(i_f);
     tanh_in_place(g);
-    sigmoid_in_place(o);
+    sigmoid_fast_in_place(o);
     let (i, f) = i_f.split_at(h);
     for (((ck, &cp), (&ik, &fk)), &gk) in
         c.iter_mut().zip(c_prev).zip(i.iter().zip(f)).zip(g.iter())
@@ -124,11 +125,11 @@ fn lstm_cell(a: &mut [f64], c_prev: &[f64], c: &mut [f64], tc: &mut [f64], cur: 
     }
 }
 
-impl Cell for LstmCell {
+impl<S: Scalar> Cell<S> for LstmCell {
     const GATES: usize = GATES;
     const RECURRENT: usize = gated::W_HH;
-    type Tape = LstmTape;
-    type Batch = LstmBatch;
+    type Tape = LstmTape<S>;
+    type Batch = LstmBatch<S>;
 
     fn kind(&self) -> &'static str {
         "lstm"
@@ -146,47 +147,47 @@ impl Cell for LstmCell {
         gated::blocks(self.hidden, GATES)
     }
 
-    fn init_before_head<R: Rng + ?Sized>(&self, params: &mut [f64], rng: &mut R) {
+    fn init_before_head<R: Rng + ?Sized>(&self, params: &mut [S], rng: &mut R) {
         gated::init_input(params, self.hidden, GATES, rng);
     }
 
     /// `W_hh ~ N(0,1)/√H`, and the forget gate's block of `b_ih` = 1.
-    fn init_after_head<R: Rng + ?Sized>(&self, params: &mut [f64], rng: &mut R) {
+    fn init_after_head<R: Rng + ?Sized>(&self, params: &mut [S], rng: &mut R) {
         let h = self.hidden;
         gated::init_recurrent(params, h, GATES, rng);
         let [_, _, b_ih, _] = split_blocks_mut(params, gated::lens(h, GATES));
-        b_ih[FORGET * h..(FORGET + 1) * h].fill(1.0);
+        b_ih[FORGET * h..(FORGET + 1) * h].fill(S::one());
     }
 
-    fn tape(&self, len: usize) -> LstmTape {
+    fn tape(&self, len: usize) -> LstmTape<S> {
         let (h, gh) = (self.hidden, GATES * self.hidden);
         LstmTape {
             cs: Array2::zeros((len + 1, h)),
             tcs: Array2::zeros((len, h)),
             gates: Array2::zeros((len, gh)),
             deltas: Array2::zeros((len, gh)),
-            bias: vec![0.0; gh],
-            dc: vec![0.0; h],
+            bias: vec![S::zero(); gh],
+            dc: vec![S::zero(); h],
         }
     }
 
     /// `bias ← b_ih + b_hh`, once per sequence; `c_{-1} = 0`.
-    fn start_forward(&self, params: &[f64], tape: &mut LstmTape) {
+    fn start_forward(&self, params: &[S], tape: &mut LstmTape<S>) {
         let [_, _, b_ih, b_hh] = split_blocks(params, gated::lens(self.hidden, GATES));
         for ((b, &bi), &bh) in tape.bias.iter_mut().zip(b_ih).zip(b_hh) {
             *b = bi + bh;
         }
-        tape.cs.as_slice_mut().expect("standard layout")[..self.hidden].fill(0.0);
+        tape.cs.as_slice_mut().expect("standard layout")[..self.hidden].fill(S::zero());
     }
 
     fn forward_step(
         &self,
-        params: &[f64],
-        tape: &mut LstmTape,
+        params: &[S],
+        tape: &mut LstmTape<S>,
         t: usize,
-        x_t: f64,
-        h_prev: &[f64],
-        h: &mut [f64],
+        x_t: S,
+        h_prev: &[S],
+        h: &mut [S],
     ) {
         let [w_ih, w_hh, _, _] = split_blocks(params, gated::lens(self.hidden, GATES));
         let (n, gh) = (self.hidden, GATES * self.hidden);
@@ -205,19 +206,19 @@ impl Cell for LstmCell {
         lstm_cell(a, c_prev, c, &mut tcs[t * n..(t + 1) * n], h);
     }
 
-    fn start_backward(&self, tape: &mut LstmTape) {
-        tape.dc.fill(0.0);
+    fn start_backward(&self, tape: &mut LstmTape<S>) {
+        tape.dc.fill(S::zero());
     }
 
     fn backward_step(
         &self,
-        params: &[f64],
-        tape: &mut LstmTape,
+        params: &[S],
+        tape: &mut LstmTape<S>,
         t: usize,
-        _h_prev: &[f64],
-        _h: &[f64],
-        dh: &[f64],
-        carry: &mut [f64],
+        _h_prev: &[S],
+        _h: &[S],
+        dh: &[S],
+        carry: &mut [S],
     ) {
         let [_, w_hh, _, _] = split_blocks(params, gated::lens(self.hidden, GATES));
         let (h, gh) = (self.hidden, GATES * self.hidden);
@@ -241,8 +242,8 @@ impl Cell for LstmCell {
         for ((((go, c), &dhk), &tk), &ok) in
             d_o.iter_mut().zip(dc.iter_mut()).zip(dh).zip(tc).zip(o)
         {
-            *go = dhk * tk * ok * (1.0 - ok);
-            *c += dhk * ok * (1.0 - tk * tk);
+            *go = dhk * tk * ok * (S::one() - ok);
+            *c += dhk * ok * (S::one() - tk * tk);
         }
         // c_t = f c_{t-1} + i g:  ∂i_pre = ∂c g i (1 − i),
         //   ∂f_pre = ∂c c_{t-1} f (1 − f),  ∂g_pre = ∂c i (1 − g²);
@@ -254,9 +255,9 @@ impl Cell for LstmCell {
             .zip(dc.iter_mut().zip(c_prev).zip(i.iter().zip(f).zip(g)))
         {
             let dck = *c;
-            *gi = dck * gk * ik * (1.0 - ik);
-            *gf = dck * cp * fk * (1.0 - fk);
-            *gg = dck * ik * (1.0 - gk * gk);
+            *gi = dck * gk * ik * (S::one() - ik);
+            *gf = dck * cp * fk * (S::one() - fk);
+            *gg = dck * ik * (S::one() - gk * gk);
             *c = dck * fk;
         }
         if t > 0 {
@@ -268,11 +269,11 @@ impl Cell for LstmCell {
     /// (`b_ih` and `b_hh` get the same gradient.)
     fn grads(
         &self,
-        tape: &LstmTape,
-        x: &[f64],
-        h_prev: &[f64],
-        col: &mut [f64],
-        grads: &mut [f64],
+        tape: &LstmTape<S>,
+        x: &[S],
+        h_prev: &[S],
+        col: &mut [S],
+        grads: &mut [S],
     ) {
         let gh = GATES * self.hidden;
         let l = x.len();
@@ -283,26 +284,26 @@ impl Cell for LstmCell {
         recurrent_grads(h_prev, deltas, col, g_w_hh, g_b_hh);
     }
 
-    fn batch(&self, params: &[f64], n: usize) -> LstmBatch {
+    fn batch(&self, params: &[S], n: usize) -> LstmBatch<S> {
         let [_, _, b_ih, b_hh] = split_blocks(params, gated::lens(self.hidden, GATES));
         let (h, gh) = (self.hidden, GATES * self.hidden);
         LstmBatch {
-            bias: b_ih.iter().zip(b_hh).map(|(a, b)| a + b).collect(),
+            bias: b_ih.iter().zip(b_hh).map(|(&a, &b)| a + b).collect(),
             a: Array2::zeros((n, gh)),
             c_prev: Array2::zeros((n, h)),
             c: Array2::zeros((n, h)),
-            tc: vec![0.0; h],
+            tc: vec![S::zero(); h],
         }
     }
 
     fn batch_step(
         &self,
-        params: &[f64],
-        batch: &mut LstmBatch,
+        params: &[S],
+        batch: &mut LstmBatch<S>,
         t: usize,
-        x_t: ArrayView1<'_, f64>,
-        h_prev: ArrayView2<'_, f64>,
-        mut h: ArrayViewMut2<'_, f64>,
+        x_t: ArrayView1<'_, S>,
+        h_prev: ArrayView2<'_, S>,
+        mut h: ArrayViewMut2<'_, S>,
     ) {
         let [w_ih, w_hh, _, _] = split_blocks(params, gated::lens(self.hidden, GATES));
         let LstmBatch {
@@ -322,7 +323,7 @@ impl Cell for LstmCell {
         if t > 0 {
             let w_hh = ArrayView2::from_shape((self.hidden, GATES * self.hidden), w_hh)
                 .expect("W_hh is [H, 4H]");
-            general_mat_mul(1.0, &h_prev, &w_hh, 1.0, a);
+            general_mat_mul(S::one(), &h_prev, &w_hh, S::one(), a);
         }
         for ((mut a_row, cp_row), (mut c_row, mut h_row)) in a
             .axis_iter_mut(Axis(0))
@@ -341,9 +342,9 @@ impl Cell for LstmCell {
     }
 }
 
-impl Lstm {
+impl<S: Scalar> Recurrent<LstmCell, S> {
     /// The cell states `c_0 … c_{L-1}` of the last forward pass, `(L, H)`.
-    pub fn cell_states(&self) -> ArrayView2<'_, f64> {
+    pub fn cell_states(&self) -> ArrayView2<'_, S> {
         let (tape, len) = self.tape();
         tape.cs.slice(s![1..=len, ..])
     }
@@ -401,8 +402,8 @@ mod tests {
         p.value_mut(B_HH).copy_from_slice(&[-0.1, 0.05, 0.6, 0.4]);
         p.value_mut(W_OUT).copy_from_slice(&[1.5]);
         p.value_mut(B_OUT).copy_from_slice(&[-0.2]);
-        let x = [0.9, 0.4, 0.7];
-        let (mut h, mut c) = (0.0, 0.0);
+        let x: [f64; 3] = [0.9, 0.4, 0.7];
+        let (mut h, mut c) = (0.0f64, 0.0f64);
         let mut want = Vec::new();
         for &xt in &x {
             let i = sigmoid(xt * 0.5 + 0.1 + h * 0.2 - 0.1);

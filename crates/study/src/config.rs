@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use models::ModelKind;
-use nncore::{ClipNorm, OptimizerKind, OptimizerSpec, Schedule, text::number};
+use nncore::{ClipNorm, OptimizerKind, OptimizerSpec, Precision, Schedule, text::number};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -37,6 +37,11 @@ pub struct Variant {
     pub optimizer: OptimizerSpec,
     /// Clipping by global norm, or none (the article's).
     pub clip: Option<ClipNorm>,
+    /// The precision the model computes in (default `f64`, the article's);
+    /// written only when it is `f32`, so an `f64` variant is recorded, and
+    /// fingerprinted, as before `f32` existed.
+    #[serde(default, skip_serializing_if = "Precision::is_f64")]
+    pub precision: Precision,
 }
 
 impl Variant {
@@ -48,6 +53,7 @@ impl Variant {
             hidden: DEFAULT_HIDDEN,
             optimizer: model.info().article,
             clip: None,
+            precision: Precision::F64,
         }
     }
 
@@ -97,7 +103,7 @@ impl Variant {
 
     /// A short name: the model, then whatever differs from the article's
     /// settings (e.g. `rnn`, `rnn clip 1`, `lstm adam lr 0.01/0.01`,
-    /// `gru h32`).
+    /// `gru h32`, `rnn f32`).
     pub fn label(&self) -> String {
         let a = Self::article(self.model);
         let mut s = self.model.name().to_string();
@@ -118,6 +124,9 @@ impl Variant {
         }
         if let Some(c) = self.clip {
             s.push_str(&format!(" clip {}", number(c.max_norm())));
+        }
+        if self.precision != Precision::F64 {
+            s.push_str(&format!(" {}", self.precision));
         }
         s
     }
@@ -473,11 +482,15 @@ pub struct VariantDef {
     pub lr_rec: Option<f64>,
     /// Clipping by global norm [default: none].
     pub clip: Option<ClipNorm>,
+    /// The precision, `f32` or `f64` [default: the file's `precision`, or
+    /// `f64`].
+    pub precision: Option<Precision>,
 }
 
 impl VariantDef {
-    /// The variant, defaults filled in.
-    pub fn resolve(&self) -> Variant {
+    /// The variant, defaults filled in (`precision` the file's default
+    /// where the variant gives none).
+    pub fn resolve(&self, precision: Precision) -> Variant {
         let mut v = Variant::article(self.model);
         if let Some(h) = self.hidden {
             v.hidden = h;
@@ -495,6 +508,7 @@ impl VariantDef {
             v.optimizer.lr_rec = lr;
         }
         v.clip = self.clip;
+        v.precision = self.precision.unwrap_or(precision);
         v
     }
 }
@@ -522,6 +536,9 @@ pub struct StudyFile {
     pub heldout_seed: Option<u64>,
     /// Training-pool size [default 50,000].
     pub pool_size: Option<usize>,
+    /// The precision of every variant that does not give its own [default
+    /// f64].
+    pub precision: Option<Precision>,
     /// The variants [default: rnn and dnn with the article's settings].
     pub variant: Option<Vec<VariantDef>>,
 }
@@ -545,6 +562,7 @@ impl StudyFile {
     /// The study, every default filled in, checked.
     pub fn resolve(&self) -> Result<Study> {
         let d = Schedule::default();
+        let precision = self.precision.unwrap_or_default();
         let study = Study {
             name: self.name.clone().unwrap_or_else(|| "study".into()),
             lengths: self.lengths.clone().unwrap_or_else(|| vec![8, 16, 32]),
@@ -561,10 +579,13 @@ impl StudyFile {
             heldout_seed: self.heldout_seed.unwrap_or(seqdata::DEFAULT_HELDOUT_SEED),
             pool_size: self.pool_size.unwrap_or(seqdata::POOL_SIZE),
             variants: match &self.variant {
-                Some(v) => v.iter().map(VariantDef::resolve).collect(),
+                Some(v) => v.iter().map(|d| d.resolve(precision)).collect(),
                 None => ["rnn", "dnn"]
                     .iter()
-                    .map(|n| Variant::article(n.parse().expect("registered")))
+                    .map(|n| Variant {
+                        precision,
+                        ..Variant::article(n.parse().expect("registered"))
+                    })
                     .collect(),
             },
         };

@@ -95,6 +95,7 @@ pub fn train_job(
     let mut model = v.model.build(
         v.hidden,
         job.length,
+        v.precision,
         &mut seeded_rng(job.seed, Stream::Init),
     )?;
     let mut trainer = Trainer::new(v.optimizer.build()?).with_clip(v.clip);
