@@ -12,6 +12,7 @@ mod merge;
 mod predict;
 mod report;
 mod roofline;
+mod speed;
 mod study_cmd;
 mod train;
 
@@ -56,8 +57,10 @@ enum Command {
     Import(import::ImportArgs),
     /// Print the loss and every parameter's gradient for given weights and one sequence, as JSON
     Grads(grads::GradsArgs),
-    /// Time the hot paths and compare their GFLOP/s with the machine's matrix-product peak
+    /// Time the hot paths and compare them with the machine's compute and cache limits
     Roofline(roofline::RooflineArgs),
+    /// Time one training iteration of one model, as one JSON line (tools/bench_torch.py)
+    Speed(speed::SpeedArgs),
     /// Regenerate SUMMARY.md and the plots of a report folder from its study.json
     Report(report::ReportArgs),
 }
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Grads(args) => grads::run(args),
         Command::Roofline(args) => roofline::run(args),
+        Command::Speed(args) => speed::run(args),
         Command::Merge(args) => merge::run(args),
         Command::Report(args) => report::run(args),
     };

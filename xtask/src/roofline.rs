@@ -9,11 +9,13 @@ use crate::cli::{self, emit};
 /// Arguments of `cargo xtask roofline`.
 #[derive(Args)]
 #[command(
-    after_help = "Prints a table: for each registered model kind a training iteration at \
-L = 8, 16, 32 and held-out evaluation, with the floating-point operations (from the registry's \
-cost model), the median time, GFLOP/s and the ratio to the measured peak of a 512x512 f64 matrix \
-product on the same run. --write also puts the table into crates/bench/README.md. For \
-statistically careful timings use `cargo bench -p bench`."
+    after_help = "Prints a table: for each registered model kind, in f64 and in f32, a \
+training iteration at L = 32 and 256 and held-out evaluation, with the floating-point operations \
+(from the registry's cost model), the median time, GFLOP/s and the ratio to the measured peak of \
+a 512x512 matrix product of the same precision on the same run, and for the recurrent kinds the \
+memory-bound floor: the recurrent matrix read twice per step at the measured cache bandwidth. \
+--write also puts the table into crates/bench/README.md. For statistically careful timings use \
+`cargo bench -p bench`."
 )]
 pub struct RooflineArgs {
     /// Samples per kernel (the median is reported)
@@ -30,7 +32,7 @@ pub fn run(args: RooflineArgs) -> Result<()> {
         bail!("--samples {} is out of range: use 1 ..= 1000", args.samples);
     }
     let (rows, peaks) = bench::roofline::measure(args.samples);
-    let table = bench::roofline::table(&rows, peaks);
+    let table = bench::roofline::table(&rows, &peaks);
     emit(&format!("{table}\n"))?;
     if args.write {
         let path = cli::workspace_root().join("crates/bench/README.md");

@@ -5,8 +5,8 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use models::ModelKind;
-use nncore::Precision;
 use ndarray::{Array2, linalg::general_mat_mul};
+use nncore::Precision;
 use std::hint::black_box;
 
 /// The lengths every kind is timed at: the article's longest, and the long

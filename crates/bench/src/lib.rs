@@ -47,3 +47,34 @@ pub fn data(len: usize, n: usize) -> Dataset {
         .and_then(|t| t.heldout(n, 0))
         .expect("valid sizes")
 }
+
+/// Seconds per training iteration of `kind` at length `len` in
+/// `precision`: the article's optimiser, one sequence per iteration drawn
+/// in turn from 256 held-out-style sequences, `iters` iterations timed
+/// after `iters / 10 + 1` of warm-up, on the calling thread. What
+/// `cargo xtask speed` prints and `tools/bench_torch.py` compares with
+/// PyTorch.
+///
+/// ```
+/// let s = bench::seconds_per_iteration("rnn".parse()?, 8, nncore::Precision::F32, 20);
+/// assert!(s > 0.0 && s < 1.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn seconds_per_iteration(
+    kind: ModelKind,
+    len: usize,
+    precision: Precision,
+    iters: usize,
+) -> f64 {
+    let d = data(len, 256);
+    let mut m = model(kind, len, precision);
+    let mut t = trainer(kind);
+    let mut step = |i: usize| {
+        let (x, y) = d.sample(i % d.len());
+        std::hint::black_box(t.step(m.as_mut(), x, y).expect("valid data"));
+    };
+    (0..iters / 10 + 1).for_each(&mut step);
+    let start = std::time::Instant::now();
+    (0..iters).for_each(&mut step);
+    start.elapsed().as_secs_f64() / iters.max(1) as f64
+}

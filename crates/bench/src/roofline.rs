@@ -10,8 +10,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use models::ModelKind;
-use nncore::Precision;
 use ndarray::{Array2, linalg::general_mat_mul};
+use nncore::Precision;
 
 /// One measured kernel.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,24 +26,41 @@ pub struct Row {
     /// step reads the recurrent matrix twice: forward, and backward for the
     /// carry), or 0 where that is not the bound.
     pub weight_bytes: f64,
+    /// Bytes of that recurrent matrix (whose size sets the cache level it
+    /// streams from).
+    pub matrix_bytes: f64,
     /// Median seconds of one call.
     pub seconds: f64,
 }
 
 /// The machine's limits, measured on one core.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Peaks {
     /// GFLOP/s of a 512² f64 matrix product through ndarray (dgemm).
     pub f64_gflops: f64,
     /// GFLOP/s of the same product in f32 (sgemm).
     pub f32_gflops: f64,
-    /// GB/s of repeated reads of a 320 KB buffer (an f64 LSTM's recurrent
-    /// matrix: it lives in L2), the bandwidth batch-1 matrix–vector work
-    /// streams its weights at.
-    pub cache_gbs: f64,
+    /// GB/s of repeated reads of a buffer the size of each recurrent
+    /// matrix (`(bytes, GB/s)`, from 40 KB for an f32 Elman matrix, which
+    /// fits L1, to 320 KB for an f64 LSTM's, which lives in L2): the
+    /// bandwidth batch-1 matrix–vector work streams its weights at.
+    pub cache_gbs: Vec<(usize, f64)>,
 }
 
 impl Peaks {
+    /// The read bandwidth at a matrix of `bytes` (the measured size
+    /// nearest to it).
+    pub fn bandwidth(&self, bytes: f64) -> f64 {
+        self.cache_gbs
+            .iter()
+            .min_by(|a, b| {
+                (a.0 as f64 - bytes)
+                    .abs()
+                    .total_cmp(&(b.0 as f64 - bytes).abs())
+            })
+            .map_or(f64::NAN, |&(_, g)| g)
+    }
+
     /// The compute peak of `precision`.
     pub fn gflops(&self, precision: Precision) -> f64 {
         match precision {
@@ -87,7 +104,9 @@ fn recurrent_bytes(kind: ModelKind, h: usize, precision: Precision) -> f64 {
 /// GFLOP/s of an `n³` matrix product of `S` through ndarray.
 fn gemm_gflops<S: nncore::Scalar>(samples: usize) -> f64 {
     let m = 512;
-    let a = Array2::<S>::from_shape_fn((m, m), |(i, j)| S::from_f64(((i * 7 + j) % 13) as f64 * 0.1));
+    let a = Array2::<S>::from_shape_fn((m, m), |(i, j)| {
+        S::from_f64(((i * 7 + j) % 13) as f64 * 0.1)
+    });
     let b = a.t().to_owned();
     let mut c = Array2::<S>::zeros((m, m));
     let s = median_time(samples, 3, || {
@@ -97,15 +116,22 @@ fn gemm_gflops<S: nncore::Scalar>(samples: usize) -> f64 {
     2.0 * (m * m * m) as f64 / s / 1e9
 }
 
-/// GB/s of summing a 320 KB buffer over and over (eight partial sums, so
-/// the loads, not the adds, bound it).
-fn cache_bandwidth(samples: usize) -> f64 {
-    let v: Vec<f64> = (0..40_000).map(|i| i as f64).collect();
-    let s = median_time(samples, 200, || {
-        black_box(nncore::linalg::dot(black_box(&v), black_box(&v)));
+/// GB/s of re-reading a buffer of `bytes` over and over (the sum of its
+/// numbers in 64 independent partial sums, so the loads, not the adds,
+/// bound it): the bandwidth of the cache level that holds it.
+fn read_bandwidth(bytes: usize, samples: usize) -> f64 {
+    let v: Vec<f32> = (0..bytes / 4).map(|i| (i % 7) as f32).collect();
+    let reps = (50_000_000 / bytes).max(1);
+    let s = median_time(samples, reps, || {
+        let mut acc = [0.0f32; 64];
+        for c in black_box(&v).as_chunks::<64>().0 {
+            for k in 0..64 {
+                acc[k] += c[k];
+            }
+        }
+        black_box(acc);
     });
-    // dot reads both operands: the same buffer twice.
-    (2 * v.len() * 8) as f64 / s / 1e9
+    bytes as f64 / s / 1e9
 }
 
 /// A training iteration of every registered kind in both precisions at
@@ -132,6 +158,7 @@ pub fn measure(samples: usize) -> (Vec<Row>, Peaks) {
                     precision,
                     flops: 2.0 * (kind.info().train_macs)(h, l) as f64,
                     weight_bytes: 2.0 * l as f64 * recurrent_bytes(kind, h, precision),
+                    matrix_bytes: recurrent_bytes(kind, h, precision),
                     seconds,
                 });
             }
@@ -148,6 +175,7 @@ pub fn measure(samples: usize) -> (Vec<Row>, Peaks) {
                 // The forward pass is about a third of a training iteration.
                 flops: 2.0 * n as f64 * (kind.info().train_macs)(h, l) as f64 / 3.0,
                 weight_bytes: 0.0,
+                matrix_bytes: 0.0,
                 seconds: median_time(samples.min(7), 1, || {
                     black_box(model.predict_batch(data.inputs()).expect("valid data"));
                 }),
@@ -160,6 +188,7 @@ pub fn measure(samples: usize) -> (Vec<Row>, Peaks) {
         precision: Precision::F64,
         flops: 0.0,
         weight_bytes: 0.0,
+        matrix_bytes: 0.0,
         seconds: median_time(samples.min(7), 1, || {
             black_box(task.training_pool(1).expect("valid pool"));
         }),
@@ -167,7 +196,19 @@ pub fn measure(samples: usize) -> (Vec<Row>, Peaks) {
     let peaks = Peaks {
         f64_gflops: gemm_gflops::<f64>(samples),
         f32_gflops: gemm_gflops::<f32>(samples),
-        cache_gbs: cache_bandwidth(samples),
+        cache_gbs: {
+            let mut sizes: Vec<usize> = rows
+                .iter()
+                .filter(|r| r.matrix_bytes > 0.0)
+                .map(|r| r.matrix_bytes as usize)
+                .collect();
+            sizes.sort_unstable();
+            sizes.dedup();
+            sizes
+                .into_iter()
+                .map(|b| (b, read_bandwidth(b, samples)))
+                .collect()
+        },
     };
     (rows, peaks)
 }
@@ -188,12 +229,12 @@ fn fmt_time(s: f64) -> String {
 /// ```
 /// use bench::roofline::{Peaks, Row, table};
 /// use nncore::Precision;
-/// let rows = [Row { name: "k".into(), precision: Precision::F32, flops: 2e9, weight_bytes: 1e9, seconds: 0.1 }];
-/// let peaks = Peaks { f64_gflops: 20.0, f32_gflops: 40.0, cache_gbs: 20.0 };
-/// let t = table(&rows, peaks);
+/// let rows = [Row { name: "k".into(), precision: Precision::F32, flops: 2e9, weight_bytes: 1e9, matrix_bytes: 1e5, seconds: 0.1 }];
+/// let peaks = Peaks { f64_gflops: 20.0, f32_gflops: 40.0, cache_gbs: vec![(100_000, 20.0)] };
+/// let t = table(&rows, &peaks);
 /// assert!(t.contains("| k | f32 | 2000.00 | 100.00 ms | 20.0 | 50% | 50.00 ms | 2.00× |"), "{t}");
 /// ```
-pub fn table(rows: &[Row], peaks: Peaks) -> String {
+pub fn table(rows: &[Row], peaks: &Peaks) -> String {
     let mut s = String::from(
         "| kernel (H = 100) | precision | MFLOP | median time | GFLOP/s | of peak | \
          memory-bound floor | time / floor |\n|---|---|---|---|---|---|---|---|\n",
@@ -209,7 +250,7 @@ pub fn table(rows: &[Row], peaks: Peaks) -> String {
             ("-".into(), "-".into())
         };
         let (floor, ratio) = if r.weight_bytes > 0.0 {
-            let floor = r.weight_bytes / (peaks.cache_gbs * 1e9);
+            let floor = r.weight_bytes / (peaks.bandwidth(r.matrix_bytes) * 1e9);
             (fmt_time(floor), format!("{:.2}×", r.seconds / floor))
         } else {
             ("-".into(), "-".into())
@@ -226,16 +267,23 @@ pub fn table(rows: &[Row], peaks: Peaks) -> String {
             ratio
         ));
     }
+    let bw: Vec<String> = peaks
+        .cache_gbs
+        .iter()
+        .map(|(b, g)| format!("{:.0} GB/s at {} KB", g, b / 1000))
+        .collect();
     s.push_str(&format!(
         "\nFLOPs are twice the registry's multiply-add count of one training iteration \
 (`train_macs`: 3·L·G·H² for a recurrent cell of G gate blocks, 6·L·H for the MLP), and a third \
 of it per sequence for evaluation. Peaks (a 512² matrix product through ndarray): \
 {:.1} GFLOP/s in f64, {:.1} GFLOP/s in f32, on one core. The memory-bound floor of a recurrent \
 iteration is the bytes of its recurrent matrix, read twice per step (forward, and backward for \
-the carry), at the cache bandwidth measured by re-reading a 320 KB buffer: {:.0} GB/s. \
+the carry), at the read bandwidth measured for a buffer of the matrix's size ({}). \
 Measured by `cargo xtask roofline` (median of repeated samples, one thread, \
 `target-cpu=native`).\n",
-        peaks.f64_gflops, peaks.f32_gflops, peaks.cache_gbs
+        peaks.f64_gflops,
+        peaks.f32_gflops,
+        bw.join(", ")
     ));
     s
 }

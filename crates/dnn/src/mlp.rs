@@ -206,8 +206,7 @@ impl<S: Scalar> SequenceModel for Mlp<S> {
             loss += half * (y - lab) * (y - lab);
             *d = (y - lab) * y * (S::one() - y);
         }
-        let ([_, _, w2, _], [g_w1, g_b1, g_w2, g_b2]) =
-            self.params.split_for_backward::<4, S>();
+        let ([_, _, w2, _], [g_w1, g_b1, g_w2, g_b2]) = self.params.split_for_backward::<4, S>();
         let h = self.config.hidden;
         let l = self.config.length;
         // W2: zᵀ δ2 (outer product), b2: δ2.

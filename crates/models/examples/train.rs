@@ -10,8 +10,7 @@
 
 use models::{ModelFile, ModelKind, Training};
 use nncore::{
-    Precision,
-    CurvePoint, Observer, OptimizerKind, OptimizerSpec, Schedule, Trainer, evaluate, fit,
+    CurvePoint, Observer, OptimizerKind, OptimizerSpec, Precision, Schedule, Trainer, evaluate, fit,
 };
 use seqdata::{AlternatingSign, DEFAULT_HELDOUT_SEED, Stream, seeded_rng};
 
@@ -43,7 +42,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let task = AlternatingSign::new(length)?;
     let pool = task.training_pool(seed)?;
     let heldout = task.heldout(2_000, DEFAULT_HELDOUT_SEED)?;
-    let mut model = kind.build(100, length, Precision::F64, &mut seeded_rng(seed, Stream::Init))?;
+    let mut model = kind.build(
+        100,
+        length,
+        Precision::F64,
+        &mut seeded_rng(seed, Stream::Init),
+    )?;
     let mut trainer = Trainer::new(spec.build()?);
     let schedule = Schedule {
         iters: 5_000,

@@ -474,11 +474,11 @@ impl ModelFile {
             .model
             .load(hidden, length, self.precision, &self.params)
             .map_err(|e| {
-            e.context(format!(
-                "`params` (of a {} with hidden {hidden})",
-                self.model
-            ))
-        })?;
+                e.context(format!(
+                    "`params` (of a {} with hidden {hidden})",
+                    self.model
+                ))
+            })?;
         if self.training.imported.is_some() && self.schema == SCHEMA {
             return Err(Error::Format(format!(
                 "`training.imported` is not part of {SCHEMA}: an imported model's file has schema \
@@ -537,7 +537,12 @@ mod tests {
     /// A small valid model file of `kind` (untrained weights).
     pub(crate) fn sample_file(kind: ModelKind, hidden: usize, length: usize) -> ModelFile {
         let model = kind
-            .build(hidden, length, Precision::F64, &mut seeded_rng(7, Stream::Init))
+            .build(
+                hidden,
+                length,
+                Precision::F64,
+                &mut seeded_rng(7, Stream::Init),
+            )
             .unwrap();
         let training = Training {
             seed: 7,

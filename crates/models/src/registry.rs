@@ -18,8 +18,7 @@ pub type BuildFn =
 /// A model with every parameter zero: `(hidden, length, precision) → model`.
 pub type ZerosFn = fn(usize, usize, Precision) -> nncore::Result<Box<dyn SequenceModel>>;
 /// A model from bare parameter JSON, its sizes read from the parameters.
-pub type FromJsonFn =
-    fn(&serde_json::Value, Precision) -> nncore::Result<Box<dyn SequenceModel>>;
+pub type FromJsonFn = fn(&serde_json::Value, Precision) -> nncore::Result<Box<dyn SequenceModel>>;
 /// A count from `(hidden, length)`.
 pub type SizeFn = fn(usize, usize) -> usize;
 

@@ -622,7 +622,12 @@ mod tests {
     /// nonzero).
     fn sample(kind: ModelKind, hidden: usize, length: usize, seed: u64) -> ModelFile {
         let mut model = kind
-            .build(hidden, length, Precision::F64, &mut seeded_rng(seed, Stream::Init))
+            .build(
+                hidden,
+                length,
+                Precision::F64,
+                &mut seeded_rng(seed, Stream::Init),
+            )
             .unwrap();
         for (i, v) in model.params_mut().values_mut().iter_mut().enumerate() {
             *v += 0.01 * ((i % 7) as f64 - 3.0) + 1e-17 * i as f64;

@@ -16,7 +16,12 @@ fn model_in(
     precision: Precision,
 ) -> Box<dyn SequenceModel> {
     let mut m = kind
-        .build(hidden, length, precision, &mut seeded_rng(seed, Stream::Init))
+        .build(
+            hidden,
+            length,
+            precision,
+            &mut seeded_rng(seed, Stream::Init),
+        )
         .unwrap();
     let moved: Vec<f64> = (m.params().values_f64().iter().enumerate())
         .map(|(i, v)| v + 0.02 * ((i % 5) as f64 - 2.0))
@@ -58,7 +63,10 @@ fn f32_gradients_match_the_f64_gradients() {
                 m32.loss_and_grad(&x, &y).unwrap(),
                 m64.loss_and_grad(&x, &y).unwrap(),
             );
-            assert!((l32 - l64).abs() <= 1e-5 * l64.abs().max(1.0), "{kind}: {l32} vs {l64}");
+            assert!(
+                (l32 - l64).abs() <= 1e-5 * l64.abs().max(1.0),
+                "{kind}: {l32} vs {l64}"
+            );
             let mut worst = 0.0f64;
             for (i, spec) in m64.params().specs().iter().enumerate() {
                 let (g32, g64) = (m32.params().grad_f64(i), m64.params().grad_f64(i));
@@ -144,7 +152,10 @@ fn batch_prediction_matches_one_at_a_time() {
         for i in 0..data.len() {
             let single = m.forward(data.sample(i).0).unwrap().to_vec();
             for (a, b) in batch.row(i).iter().zip(&single) {
-                assert!((a - b).abs() < tol, "{kind} {precision} row {i}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() < tol,
+                    "{kind} {precision} row {i}: {a} vs {b}"
+                );
             }
         }
     }
@@ -201,8 +212,12 @@ fn torch_layouts_cover_every_parameter_once() {
 fn builds_are_reproducible_and_match_the_registry() {
     for kind in ModelKind::all() {
         let f64 = Precision::F64;
-        let a = kind.build(7, 5, f64, &mut seeded_rng(3, Stream::Init)).unwrap();
-        let b = kind.build(7, 5, f64, &mut seeded_rng(3, Stream::Init)).unwrap();
+        let a = kind
+            .build(7, 5, f64, &mut seeded_rng(3, Stream::Init))
+            .unwrap();
+        let b = kind
+            .build(7, 5, f64, &mut seeded_rng(3, Stream::Init))
+            .unwrap();
         assert_eq!(a.params(), b.params(), "{kind}");
         assert_eq!(a.kind(), kind.name());
         assert_eq!(a.hidden(), 7, "{kind}");
@@ -225,9 +240,16 @@ fn builds_are_reproducible_and_match_the_registry() {
             .build(7, 5, Precision::F32, &mut seeded_rng(3, Stream::Init))
             .unwrap();
         assert_eq!(c.precision(), Precision::F32);
-        let rounded: Vec<f64> = a.params().values().iter().map(|&v| v as f32 as f64).collect();
+        let rounded: Vec<f64> = a
+            .params()
+            .values()
+            .iter()
+            .map(|&v| v as f32 as f64)
+            .collect();
         assert_eq!(c.params().values_f64(), rounded, "{kind}");
-        let back = kind.from_json(&c.params().to_json(), Precision::F32).unwrap();
+        let back = kind
+            .from_json(&c.params().to_json(), Precision::F32)
+            .unwrap();
         assert_eq!(back.params(), c.params(), "{kind}");
     }
 }

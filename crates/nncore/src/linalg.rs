@@ -6,7 +6,7 @@
 //! generic over the [`Scalar`] type; the `f64` instantiation is the code
 //! that ran before the `f32` path, so its sums are in the same order.
 
-use crate::Scalar;
+use crate::{Precision, Scalar};
 
 /// `Σ a_i b_i`, summed in eight interleaved partial sums (so the loop
 /// vectorises); the order of summation is fixed, so results are reproducible.
@@ -43,7 +43,7 @@ pub fn dot<S: Scalar>(a: &[S], b: &[S]) -> S {
 pub fn axpy<S: Scalar>(alpha: S, x: &[S], y: &mut [S]) {
     assert_eq!(x.len(), y.len(), "axpy: lengths differ");
     for (yi, &xi) in y.iter_mut().zip(x) {
-        *yi += alpha * xi;
+        *yi = S::madd(*yi, alpha, xi);
     }
 }
 
@@ -68,9 +68,33 @@ pub fn vec_mat<S: Scalar>(v: &[S], m: &[S], init: Option<&[S]>, out: &mut [S]) {
     }
 }
 
+/// Numbers per vector register of the widest vectors the kernels count on
+/// (256-bit): the unit a column chunk is made of.
+const fn vector<S: Scalar>() -> usize {
+    match S::PRECISION {
+        Precision::F64 => 4,
+        Precision::F32 => 8,
+    }
+}
+
+/// `acc[c] = madd4(acc[c], a, [r0[c], r1[c], r2[c], r3[c]])` for a chunk:
+/// four rows of a matrix times their four coefficients, added in the fixed
+/// order of [`Scalar::madd4`] (the order every kernel here uses, so results
+/// do not depend on how columns are chunked).
+#[inline(always)]
+fn add_rows4<S: Scalar, const C: usize>(acc: &mut [S; C], a: [S; 4], r: [&[S]; 4]) {
+    let (r0, r1, r2, r3) = (&r[0][..C], &r[1][..C], &r[2][..C], &r[3][..C]);
+    for c in 0..C {
+        acc[c] = S::madd4(acc[c], a, [r0[c], r1[c], r2[c], r3[c]]);
+    }
+}
+
 /// `out += v · M` for a row-major `M` of `v.len()` rows and `out.len()`
-/// columns, four rows at a time (so `out` is loaded and stored once per four
-/// rows of `M`); `M` is read once, contiguously.
+/// columns: `out[j] += Σ_i v[i] M[i][j]`, the rows taken four at a time
+/// (each block's four products summed pairwise, then added to `out[j]`),
+/// the last `v.len() % 4` rows one at a time. Each chunk of columns stays in
+/// registers while every row passes, so `out` is loaded and stored once and
+/// `M` is read once.
 ///
 /// # Panics
 /// If `m.len() != v.len() * out.len()`.
@@ -81,64 +105,149 @@ pub fn vec_mat_acc<S: Scalar>(v: &[S], m: &[S], out: &mut [S]) {
     if cols == 0 {
         return;
     }
-    let blocks = v.len() / 4;
-    for (vs, rows) in v.chunks_exact(4).zip(m.chunks_exact(4 * cols)) {
-        let (r0, rest) = rows.split_at(cols);
-        let (r1, rest) = rest.split_at(cols);
-        let (r2, r3) = rest.split_at(cols);
-        let (a0, a1, a2, a3) = (vs[0], vs[1], vs[2], vs[3]);
-        for ((((o, &x0), &x1), &x2), &x3) in out.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
-            *o += (a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3);
-        }
+    // Passes over every row, each keeping a chunk of whole vectors in
+    // registers: as few passes as 16 vectors a pass allow, of equal widths
+    // (so each pass has many independent chains of multiply–adds), then
+    // single columns. Each column's sum is the same whatever its chunk.
+    let whole = cols / vector::<S>();
+    let passes = whole.div_ceil(16).max(1);
+    let mut j = 0;
+    for p in 0..passes {
+        // Vectors in this pass: the whole ones spread evenly.
+        let n = whole * (p + 1) / passes - whole * p / passes;
+        j = vec_mat_acc_pass::<S>(v, m, out, j, n);
     }
-    for (&vi, row) in v[blocks * 4..]
-        .iter()
-        .zip(m[blocks * 4 * cols..].chunks_exact(cols))
-    {
-        axpy(vi, row, out);
+    vec_mat_acc_from::<S, 1>(v, m, out, j);
+}
+
+/// One pass of [`vec_mat_acc`] over `n` vectors' worth of columns from
+/// column `j0` (`n ≤ 16`); returns the first column left.
+#[inline(always)]
+fn vec_mat_acc_pass<S: Scalar>(v: &[S], m: &[S], out: &mut [S], j0: usize, n: usize) -> usize {
+    macro_rules! widths {
+        ($($k:literal)*) => {
+            match (S::PRECISION, n) {
+                (_, 0) => j0,
+                $((Precision::F64, $k) => vec_mat_acc_from::<S, { 4 * $k }>(v, m, out, j0),)*
+                $((Precision::F32, $k) => vec_mat_acc_from::<S, { 8 * $k }>(v, m, out, j0),)*
+                _ => unreachable!("at most 16 vectors a pass"),
+            }
+        };
+    }
+    widths!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
+}
+
+/// [`vec_mat_acc`] on the chunks of `C` columns from column `j0` on, as
+/// many as fit; returns the first column left.
+#[inline(always)]
+fn vec_mat_acc_from<S: Scalar, const C: usize>(
+    v: &[S],
+    m: &[S],
+    out: &mut [S],
+    j0: usize,
+) -> usize {
+    let cols = out.len();
+    let blocks = v.len() / 4;
+    let mut j0 = j0;
+    while j0 + C <= cols {
+        let mut acc: [S; C] = out[j0..j0 + C].try_into().expect("a chunk");
+        for (b, vs) in v.chunks_exact(4).enumerate() {
+            let row = |k: usize| &m[(4 * b + k) * cols + j0..][..C];
+            add_rows4(
+                &mut acc,
+                [vs[0], vs[1], vs[2], vs[3]],
+                [row(0), row(1), row(2), row(3)],
+            );
+        }
+        for (i, &vi) in v.iter().enumerate().skip(blocks * 4) {
+            let row = &m[i * cols + j0..][..C];
+            for c in 0..C {
+                acc[c] = S::madd(acc[c], vi, row[c]);
+            }
+        }
+        out[j0..j0 + C].copy_from_slice(&acc);
+        j0 += C;
+    }
+    j0
+}
+
+/// Partial sums per row in [`mat_vec`]: 4 in `f64` (the order its results
+/// have always had), 16 in `f32` (two vectors of fused multiply–adds per
+/// row, eight for four rows: enough to hide their latency).
+const fn lanes<S: Scalar>() -> usize {
+    match S::PRECISION {
+        Precision::F64 => 4,
+        Precision::F32 => 16,
     }
 }
 
+/// The sum of `a` folded in halves: `a[k] + a[k + N/2]`, again and again
+/// (for `N = 4`: `(a0 + a2) + (a1 + a3)`).
+#[inline(always)]
+fn fold<S: Scalar, const N: usize>(mut a: [S; N]) -> S {
+    let mut n = N;
+    while n > 1 {
+        n /= 2;
+        for k in 0..n {
+            a[k] += a[k + n];
+        }
+    }
+    a[0]
+}
+
 /// `out = M · v` for a row-major `M` of `out.len()` rows and `v.len()`
-/// columns: `out[i] = Σ_j M[i][j] v[j]`, one contiguous dot per row.
+/// columns: `out[i] = Σ_j M[i][j] v[j]`, one contiguous pass per row. Four
+/// rows at a time share each load of `v`; each row keeps
+/// [`lanes`]`::<S>()` partial sums (`j` modulo that), folded in halves,
+/// plus the last columns in order; the last `out.len() % 4` rows are
+/// [`dot`]s.
 ///
 /// # Panics
 /// If `m.len() != out.len() * v.len()`.
 #[inline]
 pub fn mat_vec<S: Scalar>(m: &[S], v: &[S], out: &mut [S]) {
+    match S::PRECISION {
+        Precision::F64 => mat_vec_n::<S, { lanes::<f64>() }>(m, v, out),
+        Precision::F32 => mat_vec_n::<S, { lanes::<f32>() }>(m, v, out),
+    }
+}
+
+#[inline(always)]
+fn mat_vec_n<S: Scalar, const N: usize>(m: &[S], v: &[S], out: &mut [S]) {
     let cols = v.len();
     assert_eq!(m.len(), out.len() * cols, "mat_vec: shape mismatch");
     if cols == 0 {
         out.fill(S::zero());
         return;
     }
-    // Four rows at a time share each load of `v`; four partial sums per row
-    // (fixed-size chunks, so the compiler drops bounds checks and vectorises;
-    // 16 accumulators fit the 16 SSE registers without spilling).
     let blocks = out.len() / 4;
-    let body = cols - cols % 4;
+    let body = cols - cols % N;
+    let (vb, _) = v[..body].as_chunks::<N>();
     for (o4, rows) in out.chunks_exact_mut(4).zip(m.chunks_exact(4 * cols)) {
-        let (r0, rest) = rows.split_at(cols);
-        let (r1, rest) = rest.split_at(cols);
-        let (r2, r3) = rest.split_at(cols);
-        let mut acc = [[S::zero(); 4]; 4];
-        for ((((vv, x0), x1), x2), x3) in v[..body]
-            .chunks_exact(4)
-            .zip(r0[..body].chunks_exact(4))
-            .zip(r1[..body].chunks_exact(4))
-            .zip(r2[..body].chunks_exact(4))
-            .zip(r3[..body].chunks_exact(4))
-        {
-            for k in 0..4 {
-                acc[0][k] += x0[k] * vv[k];
-                acc[1][k] += x1[k] * vv[k];
-                acc[2][k] += x2[k] * vv[k];
-                acc[3][k] += x3[k] * vv[k];
+        let row = |k: usize| &rows[k * cols..(k + 1) * cols];
+        let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+        let (c0, c1, c2, c3) = (
+            r0[..body].as_chunks::<N>().0,
+            r1[..body].as_chunks::<N>().0,
+            r2[..body].as_chunks::<N>().0,
+            r3[..body].as_chunks::<N>().0,
+        );
+        let mut acc = [[S::zero(); N]; 4];
+        for (k, vv) in vb.iter().enumerate() {
+            for l in 0..N {
+                acc[0][l] = S::madd(acc[0][l], c0[k][l], vv[l]);
+                acc[1][l] = S::madd(acc[1][l], c1[k][l], vv[l]);
+                acc[2][l] = S::madd(acc[2][l], c2[k][l], vv[l]);
+                acc[3][l] = S::madd(acc[3][l], c3[k][l], vv[l]);
             }
         }
-        for ((o, a), row) in o4.iter_mut().zip(&acc).zip([r0, r1, r2, r3]) {
-            let tail: S = row[body..].iter().zip(&v[body..]).map(|(&x, &y)| x * y).sum();
-            *o = ((a[0] + a[2]) + (a[1] + a[3])) + tail;
+        for ((o, a), row) in o4.iter_mut().zip(acc).zip([r0, r1, r2, r3]) {
+            let tail: S = row[body..]
+                .iter()
+                .zip(&v[body..])
+                .map(|(&x, &y)| x * y)
+                .sum();
+            *o = fold(a) + tail;
         }
     }
     for (o, row) in out[blocks * 4..]
@@ -149,15 +258,184 @@ pub fn mat_vec<S: Scalar>(m: &[S], v: &[S], out: &mut [S]) {
     }
 }
 
+/// A recurrent matrix `M` (`rows × cols`, row-major) laid out for the
+/// products of every time step of a sequence, by the plan that is fastest
+/// in `S`:
+///
+/// - in `f64` nothing is copied: [`StepMatrix::vec_mat_acc`] is
+///   [`vec_mat_acc`] and [`StepMatrix::mat_vec`] is [`mat_vec`] on `M` in
+///   place (the summation orders the article's results have always had);
+/// - in `f32` [`StepMatrix::prepare`] copies `M` once per sequence (it does
+///   not change during a forward or backward pass): for the forward product
+///   `v · M` with its rows padded to a multiple of 8 columns, and for the
+///   backward carry `M · v` as `Mᵀ`, padded the same way, so that both are
+///   [`vec_mat_acc`]s whose every column chunk is a full vector of fused
+///   multiply–adds.
+///
+/// ```
+/// use nncore::linalg::StepMatrix;
+/// // M = [[1, 2, 3], [4, 5, 6]] (2 × 3).
+/// let m = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+/// let mut carry = StepMatrix::carry(2, 3);
+/// carry.prepare(&m);
+/// let mut out = [0.0f32; 2];
+/// carry.mat_vec(&m, &[1.0, 0.0, 2.0], &mut out); // M v
+/// assert_eq!(out, [7.0, 16.0]);
+/// let mut fwd = StepMatrix::forward(2, 3);
+/// fwd.prepare(&m);
+/// let mut acc = [1.0f32; 3];
+/// fwd.vec_mat_acc(&m, &[1.0, 10.0], &mut acc); // acc + v M
+/// assert_eq!(acc, [42.0, 53.0, 64.0]);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepMatrix<S> {
+    /// `f32`: the padded copy (`M`, or `Mᵀ` for a carry plan).
+    copy: Vec<S>,
+    /// `f32`: the padded product being formed.
+    scratch: Vec<S>,
+    rows: usize,
+    cols: usize,
+    /// Whether the copy is `Mᵀ` (the backward carry's plan).
+    transposed: bool,
+}
+
+impl<S: Scalar> StepMatrix<S> {
+    /// A plan for the forward products `out += v · M` of a `rows × cols`
+    /// matrix.
+    pub fn forward(rows: usize, cols: usize) -> Self {
+        Self::new(rows, cols, false)
+    }
+
+    /// A plan for the backward carries `out = M · v` of a `rows × cols`
+    /// matrix.
+    pub fn carry(rows: usize, cols: usize) -> Self {
+        Self::new(rows, cols, true)
+    }
+
+    fn new(rows: usize, cols: usize, transposed: bool) -> Self {
+        // The copy's rows and their padded length.
+        let (n, width) = if transposed {
+            (cols, rows)
+        } else {
+            (rows, cols)
+        };
+        let padded = width.next_multiple_of(8);
+        let (copy, scratch) = match S::PRECISION {
+            Precision::F64 => (Vec::new(), Vec::new()),
+            Precision::F32 => (vec![S::zero(); n * padded], vec![S::zero(); padded]),
+        };
+        Self {
+            copy,
+            scratch,
+            rows,
+            cols,
+            transposed,
+        }
+    }
+
+    /// The padded row length of the copy.
+    fn padded(&self) -> usize {
+        self.scratch.len()
+    }
+
+    /// Takes `m` for the products that follow (in `f32`, copies it, padded
+    /// and for a carry plan transposed; in `f64`, nothing).
+    ///
+    /// # Panics
+    /// If `m` is not `rows × cols`.
+    pub fn prepare(&mut self, m: &[S]) {
+        let (r, c) = (self.rows, self.cols);
+        assert_eq!(m.len(), r * c, "StepMatrix: shape mismatch");
+        if S::PRECISION == Precision::F64 {
+            return;
+        }
+        let p = self.padded();
+        if self.transposed {
+            // Tiles of 8 × 8, so both sides stay in a few cache lines.
+            for i0 in (0..r).step_by(8) {
+                for j0 in (0..c).step_by(8) {
+                    for i in i0..(i0 + 8).min(r) {
+                        for j in j0..(j0 + 8).min(c) {
+                            self.copy[j * p + i] = m[i * c + j];
+                        }
+                    }
+                }
+            }
+        } else {
+            for (dst, src) in self.copy.chunks_exact_mut(p).zip(m.chunks_exact(c)) {
+                dst[..c].copy_from_slice(src);
+            }
+        }
+    }
+
+    /// `out += v · M` (a forward plan; `m` the matrix given to
+    /// [`StepMatrix::prepare`]).
+    ///
+    /// # Panics
+    /// If the shapes do not agree, or this is a carry plan.
+    pub fn vec_mat_acc(&mut self, m: &[S], v: &[S], out: &mut [S]) {
+        assert!(
+            !self.transposed,
+            "StepMatrix: a carry plan's forward product"
+        );
+        match S::PRECISION {
+            Precision::F64 => vec_mat_acc(v, m, out),
+            Precision::F32 => {
+                let c = self.cols;
+                assert_eq!(out.len(), c, "StepMatrix: out has the wrong size");
+                self.scratch[..c].copy_from_slice(out);
+                vec_mat_acc(v, &self.copy, &mut self.scratch);
+                out.copy_from_slice(&self.scratch[..c]);
+            }
+        }
+    }
+
+    /// `out = M · v` (a carry plan; `m` the matrix given to
+    /// [`StepMatrix::prepare`]).
+    ///
+    /// # Panics
+    /// If the shapes do not agree, or this is a forward plan.
+    pub fn mat_vec(&mut self, m: &[S], v: &[S], out: &mut [S]) {
+        assert!(self.transposed, "StepMatrix: a forward plan's carry");
+        match S::PRECISION {
+            Precision::F64 => mat_vec(m, v, out),
+            Precision::F32 => {
+                let r = self.rows;
+                assert_eq!(out.len(), r, "StepMatrix: out has the wrong size");
+                self.scratch.fill(S::zero());
+                vec_mat_acc(v, &self.copy, &mut self.scratch);
+                out.copy_from_slice(&self.scratch[..r]);
+            }
+        }
+    }
+}
+
 /// `out = Aᵀ B` for row-major `A` (`n × a_cols`) and `B` (`n × b_cols`), i.e.
 /// `Σ_t a_tᵀ b_t` over the `n` rows: the sum of outer products that a
-/// recurrent-weight gradient is. Row `i` of the result is formed as
-/// `(column i of A) · B` with [`vec_mat_acc`], gathering the column into
-/// `col` (length `n`), so nothing is allocated.
+/// recurrent-weight gradient is. Entry `(i, j)` is summed over `t` in the
+/// order of [`vec_mat_acc`] (blocks of four rows of `B`, then the rest),
+/// from zero. Four rows of the result and a chunk of columns are formed at
+/// once in registers, so `B` is read `a_cols / 4` times, not `a_cols`; `A`
+/// is read in place. `col` (length `n`) is scratch for the last `a_cols %
+/// 4` rows of the result.
 ///
 /// # Panics
 /// If the shapes do not agree.
 pub fn outer_sum<S: Scalar>(a: &[S], b: &[S], a_cols: usize, col: &mut [S], out: &mut [S]) {
+    match S::PRECISION {
+        Precision::F64 => outer_sum_c::<S, 8>(a, b, a_cols, col, out),
+        Precision::F32 => outer_sum_c::<S, 16>(a, b, a_cols, col, out),
+    }
+}
+
+#[inline(always)]
+fn outer_sum_c<S: Scalar, const C: usize>(
+    a: &[S],
+    b: &[S],
+    a_cols: usize,
+    col: &mut [S],
+    out: &mut [S],
+) {
     let n = col.len();
     assert_eq!(a.len(), n * a_cols, "outer_sum: A has the wrong size");
     assert!(
@@ -173,13 +451,70 @@ pub fn outer_sum<S: Scalar>(a: &[S], b: &[S], a_cols: usize, col: &mut [S], out:
     if b_cols == 0 {
         return;
     }
-    for (i, row) in out.chunks_exact_mut(b_cols).enumerate() {
+    let i_blocks = a_cols / 4;
+    for i0 in (0..i_blocks * 4).step_by(4) {
+        // Chunks of C columns, then of 4, then single columns: the same sums.
+        let j = outer_rows4_from::<S, C>(a, b, a_cols, b_cols, n, i0, out, 0);
+        let j = outer_rows4_from::<S, 4>(a, b, a_cols, b_cols, n, i0, out, j);
+        outer_rows4_from::<S, 1>(a, b, a_cols, b_cols, n, i0, out, j);
+    }
+    // The last rows of the result: (column i of A) · B.
+    for i in i_blocks * 4..a_cols {
         for (c, a_row) in col.iter_mut().zip(a.chunks_exact(a_cols)) {
             *c = a_row[i];
         }
+        let row = &mut out[i * b_cols..(i + 1) * b_cols];
         row.fill(S::zero());
         vec_mat_acc(col, b, row);
     }
+}
+
+/// Rows `i0 .. i0 + 4` of [`outer_sum`] on the chunks of `C` columns from
+/// column `j0` on, as many as fit; returns the first column left.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn outer_rows4_from<S: Scalar, const C: usize>(
+    a: &[S],
+    b: &[S],
+    a_cols: usize,
+    b_cols: usize,
+    n: usize,
+    i0: usize,
+    out: &mut [S],
+    j0: usize,
+) -> usize {
+    let tb = n / 4;
+    // a[t][i0 + r] for the four result rows.
+    let at = |t: usize, r: usize| a[t * a_cols + i0 + r];
+    let mut j0 = j0;
+    while j0 + C <= b_cols {
+        let mut acc = [[S::zero(); C]; 4];
+        for t4 in 0..tb {
+            let t = 4 * t4;
+            let rows = [0, 1, 2, 3].map(|k| &b[(t + k) * b_cols + j0..][..C]);
+            for (r, acc) in acc.iter_mut().enumerate() {
+                add_rows4(
+                    acc,
+                    [at(t, r), at(t + 1, r), at(t + 2, r), at(t + 3, r)],
+                    rows,
+                );
+            }
+        }
+        for t in tb * 4..n {
+            let row = &b[t * b_cols + j0..][..C];
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let ar = at(t, r);
+                for c in 0..C {
+                    acc[c] = S::madd(acc[c], ar, row[c]);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            out[(i0 + r) * b_cols + j0..][..C].copy_from_slice(acc);
+        }
+        j0 += C;
+    }
+    j0
 }
 
 /// The largest singular value of a row-major `rows × cols` matrix, by
@@ -254,6 +589,132 @@ mod tests {
                 let naive: f64 = (0..cols).map(|j| m[i * cols + j] * w[j]).sum();
                 prop_assert!((out[i] - naive).abs() < 1e-12);
             }
+        }
+    }
+
+    /// The f64 kernels as they were written before the f32 path: the
+    /// summation orders the article's results were computed in.
+    mod before {
+        pub fn vec_mat_acc(v: &[f64], m: &[f64], out: &mut [f64]) {
+            let cols = out.len();
+            let blocks = v.len() / 4;
+            for (vs, rows) in v.chunks_exact(4).zip(m.chunks_exact(4 * cols.max(1))) {
+                let (r0, rest) = rows.split_at(cols);
+                let (r1, rest) = rest.split_at(cols);
+                let (r2, r3) = rest.split_at(cols);
+                for (j, o) in out.iter_mut().enumerate() {
+                    *o += (vs[0] * r0[j] + vs[1] * r1[j]) + (vs[2] * r2[j] + vs[3] * r3[j]);
+                }
+            }
+            for (i, &vi) in v.iter().enumerate().skip(blocks * 4) {
+                for (j, o) in out.iter_mut().enumerate() {
+                    *o += vi * m[i * cols + j];
+                }
+            }
+        }
+
+        pub fn mat_vec(m: &[f64], v: &[f64], out: &mut [f64]) {
+            let cols = v.len();
+            let blocks = out.len() / 4;
+            let body = cols - cols % 4;
+            for (r, o) in out.iter_mut().enumerate() {
+                let row = &m[r * cols..(r + 1) * cols];
+                if r >= blocks * 4 {
+                    *o = super::dot(row, v);
+                    continue;
+                }
+                let mut acc = [0.0f64; 4];
+                for k in (0..body).step_by(4) {
+                    for l in 0..4 {
+                        acc[l] += row[k + l] * v[k + l];
+                    }
+                }
+                let tail: f64 = row[body..].iter().zip(&v[body..]).map(|(x, y)| x * y).sum();
+                *o = ((acc[0] + acc[2]) + (acc[1] + acc[3])) + tail;
+            }
+        }
+
+        pub fn outer_sum(a: &[f64], b: &[f64], a_cols: usize, n: usize, out: &mut [f64]) {
+            let b_cols = b.len() / n.max(1);
+            for (i, row) in out.chunks_exact_mut(b_cols.max(1)).enumerate().take(a_cols) {
+                let col: Vec<f64> = (0..n).map(|t| a[t * a_cols + i]).collect();
+                row.fill(0.0);
+                vec_mat_acc(&col, b, row);
+            }
+        }
+    }
+
+    fn numbers<S: Scalar>(n: usize, seed: u64) -> Vec<S> {
+        (0..n)
+            .map(|i| S::from_f64(((i as u64 * 2654435761 + seed) % 1000) as f64 / 500.0 - 1.0))
+            .collect()
+    }
+
+    proptest! {
+        /// In f64 the blocked kernels give the same bits as before, whatever
+        /// the shape (columns chunked into passes, rows and columns left over).
+        #[test]
+        fn f64_kernels_keep_their_summation_order(
+            rows in 0usize..23, cols in 1usize..150, n in 1usize..11, seed in 0u64..1000,
+        ) {
+            let (m, v, w) = (numbers::<f64>(rows * cols, seed), numbers::<f64>(rows, seed + 1), numbers::<f64>(cols, seed + 2));
+            let (mut a, mut b) = (numbers::<f64>(cols, seed + 3), numbers::<f64>(cols, seed + 3));
+            vec_mat_acc(&v, &m, &mut a);
+            before::vec_mat_acc(&v, &m, &mut b);
+            prop_assert_eq!(&a, &b);
+            let (mut a, mut b) = (vec![0.0; rows], vec![0.0; rows]);
+            mat_vec(&m, &w, &mut a);
+            before::mat_vec(&m, &w, &mut b);
+            prop_assert_eq!(&a, &b);
+            let mut plan = StepMatrix::carry(rows, cols);
+            plan.prepare(&m);
+            plan.mat_vec(&m, &w, &mut b);
+            prop_assert_eq!(&a, &b);
+            let (x, y) = (numbers::<f64>(n * rows, seed + 4), numbers::<f64>(n * cols, seed + 5));
+            let (mut a, mut b) = (vec![f64::NAN; rows * cols], vec![f64::NAN; rows * cols]);
+            outer_sum(&x, &y, rows, &mut vec![0.0; n], &mut a);
+            before::outer_sum(&x, &y, rows, n, &mut b);
+            prop_assert_eq!(a, b);
+        }
+
+        /// In f32 (fused multiply–adds, their own order) the kernels and
+        /// both step-matrix plans agree with f64 to f32's precision.
+        #[test]
+        fn f32_kernels_match_f64(
+            rows in 1usize..23, cols in 1usize..150, n in 1usize..11, seed in 0u64..1000,
+        ) {
+            let close = |a: &[f32], b: &[f64]| {
+                a.iter().zip(b).all(|(&x, &y)| (f64::from(x) - y).abs() <= 1e-5 * (1.0 + y.abs()) * rows.max(cols).max(n) as f64)
+            };
+            let (m, v, w) = (numbers::<f32>(rows * cols, seed), numbers::<f32>(rows, seed + 1), numbers::<f32>(cols, seed + 2));
+            let wide = |x: &[f32]| x.iter().map(|&y| f64::from(y)).collect::<Vec<f64>>();
+            let (m64, v64, w64) = (wide(&m), wide(&v), wide(&w));
+            let mut want = vec![0.5; cols];
+            vec_mat_acc(&v64, &m64, &mut want);
+            let mut got = vec![0.5f32; cols];
+            vec_mat_acc(&v, &m, &mut got);
+            prop_assert!(close(&got, &want));
+            let mut fwd = StepMatrix::forward(rows, cols);
+            fwd.prepare(&m);
+            let mut got = vec![0.5f32; cols];
+            fwd.vec_mat_acc(&m, &v, &mut got);
+            prop_assert!(close(&got, &want));
+            let mut want = vec![0.0; rows];
+            mat_vec(&m64, &w64, &mut want);
+            let mut got = vec![0.0f32; rows];
+            mat_vec(&m, &w, &mut got);
+            prop_assert!(close(&got, &want));
+            let mut carry = StepMatrix::carry(rows, cols);
+            carry.prepare(&m);
+            let mut got = vec![0.0f32; rows];
+            carry.mat_vec(&m, &w, &mut got);
+            prop_assert!(close(&got, &want));
+            let (x, y) = (numbers::<f32>(n * rows, seed + 4), numbers::<f32>(n * cols, seed + 5));
+            let mut want = vec![0.0; rows * cols];
+            outer_sum(&wide(&x), &wide(&y), rows, &mut vec![0.0; n], &mut want);
+            let mut got = vec![0.0f32; rows * cols];
+            outer_sum(&x, &y, rows, &mut vec![0.0; n], &mut got);
+            prop_assert!(close(&got, &want));
         }
     }
 

@@ -406,9 +406,7 @@ impl ParamSet {
     /// # Panics
     /// If `N` is not the number of blocks, or the set is of the other
     /// precision.
-    pub fn split_for_backward<const N: usize, S: Scalar>(
-        &mut self,
-    ) -> ([&[S]; N], [&mut [S]; N]) {
+    pub fn split_for_backward<const N: usize, S: Scalar>(&mut self) -> ([&[S]; N], [&mut [S]; N]) {
         assert_eq!(N, self.specs.len(), "split_for_backward: wrong block count");
         let specs = &self.specs;
         let values = self.values.get::<S>();

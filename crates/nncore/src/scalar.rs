@@ -5,8 +5,11 @@
 //! Every kernel, cell and model is written once, generic over `S: Scalar`;
 //! the `f64` instantiation is the code that ran before the `f32` path
 //! existed, operation for operation, so its results are the same bits.
-//! Nothing fuses a multiply and an add (`mul_add`) and no sum is
-//! reassociated, so results do not depend on the machine's vector width.
+//! In `f64` nothing fuses a multiply and an add and no sum is reassociated;
+//! in `f32` the kernels accumulate with fused multiply–adds
+//! ([`Scalar::madd`]), which are exactly rounded, so results do not depend
+//! on the machine's vector width or on whether it has FMA (only the speed
+//! does: the build uses `target-cpu=native`).
 //!
 //! A [`ParamSet`](crate::ParamSet) holds its numbers in a [`Buffer`] of
 //! either type, so that a trained model of either precision travels behind
@@ -133,13 +136,8 @@ impl Buffer {
     /// If they are of the other precision (a programming error: a model
     /// reads its own parameters in its own precision).
     pub fn get<S: Scalar>(&self) -> &[S] {
-        S::slice(self).unwrap_or_else(|| {
-            panic!(
-                "a buffer of {} read as {}",
-                self.precision(),
-                S::PRECISION
-            )
-        })
+        S::slice(self)
+            .unwrap_or_else(|| panic!("a buffer of {} read as {}", self.precision(), S::PRECISION))
     }
 
     /// The numbers as `S`, mutable.
@@ -148,8 +146,7 @@ impl Buffer {
     /// As [`Buffer::get`].
     pub fn get_mut<S: Scalar>(&mut self) -> &mut [S] {
         let p = self.precision();
-        S::slice_mut(self)
-            .unwrap_or_else(|| panic!("a buffer of {p} written as {}", S::PRECISION))
+        S::slice_mut(self).unwrap_or_else(|| panic!("a buffer of {p} written as {}", S::PRECISION))
     }
 
     /// The numbers in `range` as `f64` (exact for `f32`).
@@ -211,6 +208,17 @@ pub trait Scalar:
     /// `f32` ([`crate::fastmath::tanh_f32`]).
     fn tanh_fast(self) -> Self;
 
+    /// `acc + a·b`, as the kernels accumulate: rounded twice in `f64` (the
+    /// arithmetic the article's results were computed in), once in `f32` (a
+    /// fused multiply–add: one instruction where the CPU has FMA, and the
+    /// same bits from libm's `fmaf` where it has not).
+    fn madd(acc: Self, a: Self, b: Self) -> Self;
+
+    /// `acc + (a0 b0 + a1 b1 + a2 b2 + a3 b3)`, as the kernels add four rows
+    /// of a matrix at once: in `f64` `acc + ((a0 b0 + a1 b1) + (a2 b2 + a3
+    /// b3))`, in `f32` four fused multiply–adds into `acc`, in order.
+    fn madd4(acc: Self, a: [Self; 4], b: [Self; 4]) -> Self;
+
     /// The numbers of `b`, if it is of this precision.
     fn slice(b: &Buffer) -> Option<&[Self]>;
 
@@ -234,6 +242,16 @@ impl Scalar for f64 {
     #[inline(always)]
     fn tanh_fast(self) -> Self {
         crate::fastmath::tanh(self)
+    }
+
+    #[inline(always)]
+    fn madd(acc: Self, a: Self, b: Self) -> Self {
+        acc + a * b
+    }
+
+    #[inline(always)]
+    fn madd4(acc: Self, a: [Self; 4], b: [Self; 4]) -> Self {
+        acc + ((a[0] * b[0] + a[1] * b[1]) + (a[2] * b[2] + a[3] * b[3]))
     }
 
     fn slice(b: &Buffer) -> Option<&[Self]> {
@@ -269,6 +287,19 @@ impl Scalar for f32 {
         crate::fastmath::tanh_f32(self)
     }
 
+    #[inline(always)]
+    fn madd(acc: Self, a: Self, b: Self) -> Self {
+        a.mul_add(b, acc)
+    }
+
+    #[inline(always)]
+    fn madd4(acc: Self, a: [Self; 4], b: [Self; 4]) -> Self {
+        a[3].mul_add(
+            b[3],
+            a[2].mul_add(b[2], a[1].mul_add(b[1], a[0].mul_add(b[0], acc))),
+        )
+    }
+
     fn slice(b: &Buffer) -> Option<&[Self]> {
         match b {
             Buffer::F32(v) => Some(v),
@@ -295,7 +326,10 @@ mod tests {
             assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{p}\""));
         }
         let e = "f16".parse::<Precision>().unwrap_err().to_string();
-        assert!(e.contains("precision = f16") && e.contains("f32 or f64"), "{e}");
+        assert!(
+            e.contains("precision = f16") && e.contains("f32 or f64"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -146,9 +146,11 @@ pub trait Cell<S: Scalar = f64>: Clone + Debug + Send + Sync {
     );
 
     /// Called once before the backward steps of a sequence (e.g. to zero a
-    /// carried cell-state gradient); does nothing by default.
-    fn start_backward(&self, tape: &mut Self::Tape) {
-        let _ = tape;
+    /// carried cell-state gradient, or to prepare the recurrent matrix for
+    /// the carries with [`nncore::linalg::StepMatrix::prepare`]); does nothing
+    /// by default.
+    fn start_backward(&self, params: &[S], tape: &mut Self::Tape) {
+        let _ = (params, tape);
     }
 
     /// One backward step: from `dh = ∂E/∂h_t` (and `h_prev`, `h` = `h_{t-1}`,
@@ -170,14 +172,7 @@ pub trait Cell<S: Scalar = f64>: Clone + Debug + Send + Sync {
     /// over the `L = x.len()` steps of the last backward pass. `h_prev` is
     /// `L × H` (rows `h_{-1} … h_{L-2}`); `col` is `L` of scratch for
     /// [`nncore::linalg::outer_sum`].
-    fn grads(
-        &self,
-        tape: &Self::Tape,
-        x: &[S],
-        h_prev: &[S],
-        col: &mut [S],
-        grads: &mut [S],
-    );
+    fn grads(&self, tape: &Self::Tape, x: &[S], h_prev: &[S], col: &mut [S], grads: &mut [S]);
 
     /// Scratch for [`Cell::batch_step`] on `n` rows.
     fn batch(&self, params: &[S], n: usize) -> Self::Batch;

@@ -7,7 +7,7 @@ use nncore::activation::{
     relu_grad_from_output, relu_in_place, tanh_grad_from_output, tanh_in_place,
 };
 use nncore::init::fill_scaled_normal;
-use nncore::linalg::{mat_vec, outer_sum, vec_mat_acc};
+use nncore::linalg::{StepMatrix, outer_sum};
 use nncore::{ParamGroup, Result, Scalar};
 
 use crate::cell::{Block, Cell, check_hidden, input_grads, split_blocks, split_blocks_mut};
@@ -122,10 +122,15 @@ impl Elman {
     }
 }
 
-/// The Elman cell's tape: `δ_t = ∂E/∂u_t`, `L × H`.
+/// The Elman cell's tape: `δ_t = ∂E/∂u_t`, `L × H`, and `W` prepared for
+/// the backward carries.
 #[derive(Debug, Clone)]
 pub struct ElmanTape<S> {
     deltas: Array2<S>,
+    /// `W` for the forward products.
+    fwd: StepMatrix<S>,
+    /// `W` for the backward carries.
+    carry: StepMatrix<S>,
 }
 
 impl<S: Scalar> Cell<S> for Elman {
@@ -181,13 +186,27 @@ impl<S: Scalar> Cell<S> for Elman {
     fn tape(&self, len: usize) -> ElmanTape<S> {
         ElmanTape {
             deltas: Array2::zeros((len, self.hidden)),
+            fwd: StepMatrix::forward(self.hidden, self.hidden),
+            carry: StepMatrix::carry(self.hidden, self.hidden),
         }
+    }
+
+    /// `W` for the forward products ([`StepMatrix::prepare`]).
+    fn start_forward(&self, params: &[S], tape: &mut ElmanTape<S>) {
+        let [_, w, _] = split_blocks(params, self.lens());
+        tape.fwd.prepare(w);
+    }
+
+    /// `W` for the carries ([`StepMatrix::prepare`]).
+    fn start_backward(&self, params: &[S], tape: &mut ElmanTape<S>) {
+        let [_, w, _] = split_blocks(params, self.lens());
+        tape.carry.prepare(w);
     }
 
     fn forward_step(
         &self,
         params: &[S],
-        _tape: &mut ElmanTape<S>,
+        tape: &mut ElmanTape<S>,
         t: usize,
         x_t: S,
         h_prev: &[S],
@@ -199,7 +218,7 @@ impl<S: Scalar> Cell<S> for Elman {
             *c = bj + x_t * wj;
         }
         if t > 0 {
-            vec_mat_acc(h_prev, w, h);
+            tape.fwd.vec_mat_acc(w, h_prev, h);
         }
         self.activation.apply(h);
     }
@@ -216,7 +235,12 @@ impl<S: Scalar> Cell<S> for Elman {
     ) {
         let [_, w, _] = split_blocks(params, self.lens());
         let n = self.hidden;
-        let deltas = tape.deltas.as_slice_mut().expect("standard layout");
+        let ElmanTape {
+            deltas,
+            carry: plan,
+            ..
+        } = tape;
+        let deltas = deltas.as_slice_mut().expect("standard layout");
         let delta = &mut deltas[t * n..(t + 1) * n];
         match self.activation {
             HiddenActivation::Tanh => {
@@ -231,19 +255,12 @@ impl<S: Scalar> Cell<S> for Elman {
             }
         }
         if t > 0 {
-            // carry = W δ_t: one contiguous dot per row of W.
-            mat_vec(w, delta, carry);
+            // carry = W δ_t.
+            plan.mat_vec(w, delta, carry);
         }
     }
 
-    fn grads(
-        &self,
-        tape: &ElmanTape<S>,
-        x: &[S],
-        h_prev: &[S],
-        col: &mut [S],
-        grads: &mut [S],
-    ) {
+    fn grads(&self, tape: &ElmanTape<S>, x: &[S], h_prev: &[S], col: &mut [S], grads: &mut [S]) {
         let (l, h) = (x.len(), self.hidden);
         let [g_w_in, g_w, g_b] = split_blocks_mut(grads, self.lens());
         let deltas = &tape.deltas.as_slice().expect("standard layout")[..l * h];

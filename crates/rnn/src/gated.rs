@@ -5,9 +5,9 @@
 
 use rand::Rng;
 
-use nncore::{ParamGroup, Scalar};
 use nncore::init::fill_scaled_normal;
 use nncore::linalg::{axpy, outer_sum};
+use nncore::{ParamGroup, Scalar};
 
 use crate::cell::{Block, split_blocks_mut};
 

@@ -4,9 +4,9 @@ use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, linalg::gener
 use rand::Rng;
 
 use nncore::Result;
-use nncore::activation::{sigmoid_fast_in_place, tanh_in_place};
 use nncore::Scalar;
-use nncore::linalg::{axpy, mat_vec, vec_mat_acc};
+use nncore::activation::{sigmoid_fast_in_place, tanh_in_place};
+use nncore::linalg::{StepMatrix, axpy};
 
 use crate::cell::{Block, Cell, check_hidden, input_grads, split_blocks, split_blocks_mut};
 use crate::gated::{self, recurrent_grads};
@@ -79,6 +79,10 @@ pub struct GruTape<S> {
     dgh: Array2<S>,
     /// `3H`: `h_{t-1} W_hh + b_hh` being formed.
     ghh: Vec<S>,
+    /// `W_hh` for the forward products.
+    fwd: StepMatrix<S>,
+    /// `W_hh` for the backward carries.
+    carry: StepMatrix<S>,
 }
 
 /// The GRU's scratch for a batch of `n` rows.
@@ -149,7 +153,21 @@ impl<S: Scalar> Cell<S> for GruCell {
             dgi: Array2::zeros((len, gh)),
             dgh: Array2::zeros((len, gh)),
             ghh: vec![S::zero(); gh],
+            fwd: StepMatrix::forward(h, gh),
+            carry: StepMatrix::carry(h, gh),
         }
+    }
+
+    /// `W_hh` for the forward products ([`StepMatrix::prepare`]).
+    fn start_forward(&self, params: &[S], tape: &mut GruTape<S>) {
+        let [_, w_hh, _, _] = split_blocks(params, gated::lens(self.hidden, GATES));
+        tape.fwd.prepare(w_hh);
+    }
+
+    /// `W_hh` for the carries ([`StepMatrix::prepare`]).
+    fn start_backward(&self, params: &[S], tape: &mut GruTape<S>) {
+        let [_, w_hh, _, _] = split_blocks(params, gated::lens(self.hidden, GATES));
+        tape.carry.prepare(w_hh);
     }
 
     fn forward_step(
@@ -165,7 +183,7 @@ impl<S: Scalar> Cell<S> for GruCell {
         let (n, gh) = (self.hidden, GATES * self.hidden);
         let gates = tape.gates.as_slice_mut().expect("standard layout");
         let hn = tape.hn.as_slice_mut().expect("standard layout");
-        let ghh = &mut tape.ghh;
+        let (ghh, fwd) = (&mut tape.ghh, &mut tape.fwd);
         let a = &mut gates[t * gh..(t + 1) * gh];
         for ((a, &b), &w) in a.iter_mut().zip(b_ih).zip(w_ih) {
             *a = b + x_t * w;
@@ -173,7 +191,7 @@ impl<S: Scalar> Cell<S> for GruCell {
         // ghh = b_hh + h_{t-1} W_hh, W_hh read row by row.
         ghh.copy_from_slice(b_hh);
         if t > 0 {
-            vec_mat_acc(h_prev, w_hh, ghh);
+            fwd.vec_mat_acc(w_hh, h_prev, ghh);
         }
         hn[t * n..(t + 1) * n].copy_from_slice(&ghh[2 * n..]);
         gru_cell(a, ghh, h_prev, h);
@@ -228,8 +246,8 @@ impl<S: Scalar> Cell<S> for GruCell {
         }
         gh_rz.copy_from_slice(&gi[..2 * h]);
         if t > 0 {
-            // carry = W_hh δh_t (one contiguous dot per row) + ∂h z.
-            mat_vec(w_hh, gh_t, carry);
+            // carry = W_hh δh_t + ∂h z.
+            tape.carry.mat_vec(w_hh, gh_t, carry);
             for ((c, &g), &zk) in carry.iter_mut().zip(dh).zip(z) {
                 *c += g * zk;
             }

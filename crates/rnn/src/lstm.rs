@@ -4,9 +4,9 @@ use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, linalg::gener
 use rand::Rng;
 
 use nncore::Result;
-use nncore::activation::{sigmoid_fast_in_place, tanh_in_place};
 use nncore::Scalar;
-use nncore::linalg::{mat_vec, vec_mat_acc};
+use nncore::activation::{sigmoid_fast_in_place, tanh_in_place};
+use nncore::linalg::StepMatrix;
 
 use crate::cell::{Block, Cell, check_hidden, input_grads, split_blocks, split_blocks_mut};
 use crate::gated::{self, recurrent_grads};
@@ -83,6 +83,10 @@ pub struct LstmTape<S> {
     bias: Vec<S>,
     /// `H`: `∂E/∂c_t` being formed, then the carry `∂E/∂c_t ⊙ f_t` to step `t − 1`.
     dc: Vec<S>,
+    /// `W_hh` for the forward products.
+    fwd: StepMatrix<S>,
+    /// `W_hh` for the backward carries.
+    carry: StepMatrix<S>,
 }
 
 /// The LSTM's scratch for a batch of `n` rows.
@@ -168,16 +172,21 @@ impl<S: Scalar> Cell<S> for LstmCell {
             deltas: Array2::zeros((len, gh)),
             bias: vec![S::zero(); gh],
             dc: vec![S::zero(); h],
+            fwd: StepMatrix::forward(h, gh),
+            carry: StepMatrix::carry(h, gh),
         }
     }
 
-    /// `bias ← b_ih + b_hh`, once per sequence; `c_{-1} = 0`.
+    /// `bias ← b_ih + b_hh`, once per sequence; `c_{-1} = 0`; `W_hh` for the
+    /// forward products ([`StepMatrix::prepare`]).
     fn start_forward(&self, params: &[S], tape: &mut LstmTape<S>) {
         let [_, _, b_ih, b_hh] = split_blocks(params, gated::lens(self.hidden, GATES));
         for ((b, &bi), &bh) in tape.bias.iter_mut().zip(b_ih).zip(b_hh) {
             *b = bi + bh;
         }
         tape.cs.as_slice_mut().expect("standard layout")[..self.hidden].fill(S::zero());
+        let [_, w_hh, _, _] = split_blocks(params, gated::lens(self.hidden, GATES));
+        tape.fwd.prepare(w_hh);
     }
 
     fn forward_step(
@@ -201,13 +210,16 @@ impl<S: Scalar> Cell<S> for LstmCell {
             *a = b + x_t * w;
         }
         if t > 0 {
-            vec_mat_acc(h_prev, w_hh, a);
+            tape.fwd.vec_mat_acc(w_hh, h_prev, a);
         }
         lstm_cell(a, c_prev, c, &mut tcs[t * n..(t + 1) * n], h);
     }
 
-    fn start_backward(&self, tape: &mut LstmTape<S>) {
+    /// `∂E/∂c_L = 0`, and `W_hh` for the carries ([`StepMatrix::prepare`]).
+    fn start_backward(&self, params: &[S], tape: &mut LstmTape<S>) {
         tape.dc.fill(S::zero());
+        let [_, w_hh, _, _] = split_blocks(params, gated::lens(self.hidden, GATES));
+        tape.carry.prepare(w_hh);
     }
 
     fn backward_step(
@@ -262,19 +274,13 @@ impl<S: Scalar> Cell<S> for LstmCell {
         }
         if t > 0 {
             // carry = W_hh δ_t: one contiguous dot per row of W_hh.
-            mat_vec(w_hh, &deltas[t * gh..(t + 1) * gh], carry);
+            tape.carry
+                .mat_vec(w_hh, &deltas[t * gh..(t + 1) * gh], carry);
         }
     }
 
     /// (`b_ih` and `b_hh` get the same gradient.)
-    fn grads(
-        &self,
-        tape: &LstmTape<S>,
-        x: &[S],
-        h_prev: &[S],
-        col: &mut [S],
-        grads: &mut [S],
-    ) {
+    fn grads(&self, tape: &LstmTape<S>, x: &[S], h_prev: &[S], col: &mut [S], grads: &mut [S]) {
         let gh = GATES * self.hidden;
         let l = x.len();
         let [g_w_ih, g_w_hh, g_b_ih, g_b_hh] =

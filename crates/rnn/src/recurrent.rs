@@ -276,7 +276,7 @@ impl<C: Cell<S>, S: Scalar> SequenceModel for Recurrent<C, S> {
         let (g_w_out, g_b_out) = head_grads.split_at_mut(h);
         let hs = self.hs.as_slice().expect("standard layout");
         let (dh, carry) = (&mut self.dh, &mut self.carry);
-        self.cell.start_backward(&mut self.tape);
+        self.cell.start_backward(cell_params, &mut self.tape);
         carry.fill(S::zero());
         for t in (0..l).rev() {
             let d = self.dout[t];
