@@ -19,10 +19,11 @@ everywhere). Every side runs on one thread
   Sequences come from a pool drawn before the timing.
 - numpy: the article's own code (its rnn.py and dnn.py, as printed in
   ../shared/seeds/000_4491438948081015.txt), its loops and matrix shapes,
-  in float64 and in float32 (the same code with every array in float32). A sample is the article's whole training-loop body
-  run N times: drawing a sequence with np.random.choice, forward, loss,
-  backward, the 0/1 conversion of the outputs, the update. Only the accuracy
-  print every 500 iterations is left out. Elman RNN (rnn) and MLP (dnn) only.
+  in float64 and in float32 (the same code with every array in float32).
+  A sample is the article's whole training-loop body run N times: drawing a
+  sequence with np.random.choice, forward, loss, backward, the 0/1
+  conversion of the outputs, the update; only the accuracy print every 500
+  iterations is left out. Elman RNN (rnn) and MLP (dnn) only.
 - rnnstudy: the --cmd template, by default
   `cargo xtask speed --model {model} --length {length} --precision {precision} --iters {iters}`,
   whose last stdout line starting with `{` is JSON with "us_per_iter"
@@ -125,9 +126,9 @@ def torch_trainer(cell, length, dtype):
             loss = 0.5 * ((y - ys[i % POOL]) ** 2).sum()
             loss.backward()
             # In place under no_grad rather than torch.optim.SGD with two parameter
-            # groups: measured no slower (equal within noise), and this does less per step (no
-            # optimizer hooks or group loop); dropping the gradients (set to None, as
-            # zero_grad does by default) lets backward write fresh ones.
+            # groups: measured no slower (equal within noise), and it does less per
+            # step (no optimizer hooks or group loop). Dropping the gradients (None,
+            # as zero_grad does by default) lets backward write fresh ones.
             with torch.no_grad():
                 for p, lr in rates:
                     p.add_(p.grad, alpha=-lr)
@@ -218,7 +219,8 @@ def article_rnn(length, dtype):
                 z[:, t + 1] = np.tanh(u[:, t])
                 y_[:, t] = np.dot(z[:, t + 1].reshape(1, -1), params['W_out']) + params['b_out']
                 y[:, t] = sigmoid(y_[:, t])
-                loss = least_square(y[:, t], y_sample[t])  # noqa: F841 (computed, unused, as in the article)
+                # Computed and unused, as in the article.
+                loss = least_square(y[:, t], y_sample[t])  # noqa: F841
 
             for t in range(sequence_length)[::-1]:
                 delta_out[:, t] = (y[:, t] - y_sample[t]) * (1 - y[:, t]) * y[:, t]
@@ -303,7 +305,7 @@ def article_dnn(length, dtype):
 
             z1, y = forward(params, x_sample)
             y_sample = y_sample.reshape(1, -1)
-            loss = least_square(y_sample, y)  # noqa: F841 (computed, unused, as in the article)
+            loss = least_square(y_sample, y)  # noqa: F841 (unused, as in the article)
             grad = backward(params, x_sample, z1, y, y_sample)
 
             for j in range(len(y)):
