@@ -500,7 +500,7 @@ def main():
     print(f"{meta['date']} · {meta['cpu']} ({meta['logical_cpus']} logical CPUs, "
           f"load {meta['load_avg_1min']:.2f} at start) · torch {meta['torch']} "
           f"(threads {meta['torch_threads']}, {args.torch_dtype}) · numpy {meta['numpy']} "
-          f"(BLAS threads 1) · H = {HIDDEN}, batch 1 · {args.pairs} rounds, "
+          f"(BLAS threads 1) · H = {HIDDEN}, batch 1 · rounds: {args.pairs}, "
           f"about {args.seconds:g} s a sample")
     print()
     print(table(results, args))
