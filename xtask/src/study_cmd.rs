@@ -170,12 +170,18 @@ impl StudyArgs {
             || self.optimizer.is_some()
         {
             let models = self.models.clone().unwrap_or_else(|| s.models());
+            // The grid keeps the file's precision where all its variants share one.
+            let precision = s.variants[0].precision;
+            let shared = s.variants.iter().all(|v| v.precision == precision);
             s.variants = Variant::grid(
                 &models,
                 self.optimizer.unwrap_or_default(),
                 self.lr_io.as_deref(),
                 self.lr_rec.as_deref(),
             );
+            if shared {
+                s.variants.iter_mut().for_each(|v| v.precision = precision);
+            }
         }
         for v in &mut s.variants {
             if let Some(h) = self.hidden {
@@ -335,10 +341,24 @@ mod tests {
     /// `--preset long --clip C` made `rnn` and `rnn clip 1` the same label
     /// and failed; now the repeat is one variant.
     #[test]
+    fn the_long_preset_is_f32_unless_told() {
+        let s = study("--preset long --models rnn,lstm").unwrap();
+        assert_eq!(s.labels(), ["rnn f32", "lstm f32"]);
+        let s = study("--preset long --precision f64").unwrap();
+        assert!(
+            s.labels().iter().all(|l| !l.ends_with("f32")),
+            "{:?}",
+            s.labels()
+        );
+        let s = study("--precision f32 --iters 100").unwrap();
+        assert_eq!(s.labels(), ["rnn f32", "dnn f32"]);
+    }
+
+    #[test]
     fn clip_over_the_long_preset_merges_the_variants_it_makes_equal() {
         let s = study("--preset long --clip 2").unwrap();
         assert_eq!(s.variants.len(), 5);
-        assert!(s.labels().iter().all(|l| l.ends_with("clip 2")));
+        assert!(s.labels().iter().all(|l| l.ends_with("clip 2 f32")));
     }
 
     #[test]

@@ -2490,7 +2490,12 @@ mod tests {
         }
         for (name, svg) in &plots {
             let texts = texts(svg);
-            let recurrent = ["rnn", "rnn clip 1", "irnn", "gru adam lr 0.01/0.003"];
+            let recurrent = [
+                "rnn f32",
+                "rnn clip 1 f32",
+                "irnn f32",
+                "gru adam lr 0.01/0.003 f32",
+            ];
             for want in recurrent {
                 let noted = format!("{want} (");
                 assert!(
@@ -2498,7 +2503,7 @@ mod tests {
                     "{name} lacks {want:?}: {texts:?}"
                 );
             }
-            let dnn = texts.contains(&"dnn");
+            let dnn = texts.contains(&"dnn f32");
             assert_eq!(
                 dnn,
                 !name.starts_with("grad_flow") && !name.starts_with("spectral")

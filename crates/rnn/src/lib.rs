@@ -47,14 +47,15 @@
 //! # How to add a cell
 //!
 //! A new cell is one file in `src/` (plus its `mod` and `pub use` lines
-//! here): a settings struct, its [`Cell`] impl and a type alias. Say,
+//! here): a settings struct, its [`Cell`] impl, generic over the precision
+//! `S` ([`nncore::Scalar`]: `f64` or `f32`), and a type alias. Say,
 //! a "minimal gated unit"-like cell with one sigmoid gate that mixes the
 //! previous state with the input, `h_t = f_t ⊙ h_{t-1} + (1 − f_t) x_t`,
 //! `f_t = σ(x_t w + h_{t-1} U + b)` (`G = 1`):
 //!
 //! ```
 //! use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Axis, linalg::general_mat_mul};
-//! use nncore::{ParamGroup, Result, SequenceModel};
+//! use nncore::{ParamGroup, Result, Scalar, SequenceModel};
 //! use nncore::activation::sigmoid;
 //! use nncore::init::fill_scaled_normal;
 //! use nncore::linalg::{mat_vec, outer_sum, vec_mat_acc};
@@ -67,27 +68,27 @@
 //! pub struct Leaky { pub hidden: usize }
 //!
 //! /// The model: `Recurrent` runs the cell and adds the sigmoid head.
-//! pub type LeakyRnn = Recurrent<Leaky>;
+//! pub type LeakyRnn<S = f64> = Recurrent<Leaky, S>;
 //!
 //! impl Leaky {
 //!     fn lens(&self) -> [usize; 3] { let h = self.hidden; [h, h * h, h] }
-//!     fn row(&self, a: &mut [f64], x: f64, prev: &[f64], h: &mut [f64]) {
+//!     fn row<S: Scalar>(&self, a: &mut [S], x: S, prev: &[S], h: &mut [S]) {
 //!         for ((hk, ak), &pk) in h.iter_mut().zip(a.iter_mut()).zip(prev) {
 //!             *ak = sigmoid(*ak);
-//!             *hk = *ak * pk + (1.0 - *ak) * x;
+//!             *hk = *ak * pk + (S::one() - *ak) * x;
 //!         }
 //!     }
 //! }
 //!
 //! /// The tape: the gate `f_t` and the delta of its pre-activation, `L × H`.
 //! #[derive(Debug, Clone)]
-//! pub struct LeakyTape { f: Vec<f64>, delta: Vec<f64>, x: Vec<f64> }
+//! pub struct LeakyTape<S> { f: Vec<S>, delta: Vec<S>, x: Vec<S> }
 //!
-//! impl Cell for Leaky {
+//! impl<S: Scalar> Cell<S> for Leaky {
 //!     const GATES: usize = 1;
 //!     const RECURRENT: usize = 1; // U
-//!     type Tape = LeakyTape;
-//!     type Batch = ndarray::Array2<f64>; // the gate pre-activations, n × H
+//!     type Tape = LeakyTape<S>;
+//!     type Batch = ndarray::Array2<S>; // the gate pre-activations, n × H
 //!
 //!     fn kind(&self) -> &'static str { "leaky" }
 //!     fn hidden(&self) -> usize { self.hidden }
@@ -100,20 +101,20 @@
 //!             ("b", vec![h], ParamGroup::Recurrent),
 //!         ]
 //!     }
-//!     fn init_before_head<R: Rng + ?Sized>(&self, p: &mut [f64], rng: &mut R) {
+//!     fn init_before_head<R: Rng + ?Sized>(&self, p: &mut [S], rng: &mut R) {
 //!         let [w, _, _] = split_blocks_mut(p, self.lens());
 //!         fill_scaled_normal(w, 1, rng);
 //!     }
-//!     fn init_after_head<R: Rng + ?Sized>(&self, p: &mut [f64], rng: &mut R) {
+//!     fn init_after_head<R: Rng + ?Sized>(&self, p: &mut [S], rng: &mut R) {
 //!         let [_, u, _] = split_blocks_mut(p, self.lens());
 //!         fill_scaled_normal(u, self.hidden, rng);
 //!     }
-//!     fn tape(&self, len: usize) -> LeakyTape {
+//!     fn tape(&self, len: usize) -> LeakyTape<S> {
 //!         let n = len * self.hidden;
-//!         LeakyTape { f: vec![0.0; n], delta: vec![0.0; n], x: vec![0.0; len] }
+//!         LeakyTape { f: vec![S::zero(); n], delta: vec![S::zero(); n], x: vec![S::zero(); len] }
 //!     }
-//!     fn forward_step(&self, p: &[f64], tape: &mut LeakyTape, t: usize, x: f64,
-//!                     prev: &[f64], h: &mut [f64]) {
+//!     fn forward_step(&self, p: &[S], tape: &mut LeakyTape<S>, t: usize, x: S,
+//!                     prev: &[S], h: &mut [S]) {
 //!         let [w, u, b] = split_blocks(p, self.lens());
 //!         let n = self.hidden;
 //!         let a = &mut tape.f[t * n..(t + 1) * n];
@@ -122,40 +123,40 @@
 //!         self.row(a, x, prev, h);
 //!         tape.x[t] = x;
 //!     }
-//!     fn backward_step(&self, p: &[f64], tape: &mut LeakyTape, t: usize,
-//!                      prev: &[f64], _h: &[f64], dh: &[f64], carry: &mut [f64]) {
+//!     fn backward_step(&self, p: &[S], tape: &mut LeakyTape<S>, t: usize,
+//!                      prev: &[S], _h: &[S], dh: &[S], carry: &mut [S]) {
 //!         let [_, u, _] = split_blocks(p, self.lens());
 //!         let n = self.hidden;
 //!         let (f, x) = (&tape.f[t * n..(t + 1) * n], tape.x[t]);
 //!         let delta = &mut tape.delta[t * n..(t + 1) * n];
 //!         for (((d, &g), &fk), &pk) in delta.iter_mut().zip(dh).zip(f).zip(prev) {
-//!             *d = g * (pk - x) * fk * (1.0 - fk);
+//!             *d = g * (pk - x) * fk * (S::one() - fk);
 //!         }
 //!         if t > 0 {
 //!             mat_vec(u, delta, carry); // through U …
 //!             for ((c, &g), &fk) in carry.iter_mut().zip(dh).zip(f) { *c += g * fk; } // … and f ⊙ h
 //!         }
 //!     }
-//!     fn grads(&self, tape: &LeakyTape, x: &[f64], prev: &[f64], col: &mut [f64],
-//!              g: &mut [f64]) {
+//!     fn grads(&self, tape: &LeakyTape<S>, x: &[S], prev: &[S], col: &mut [S],
+//!              g: &mut [S]) {
 //!         let [g_w, g_u, g_b] = split_blocks_mut(g, self.lens());
 //!         let deltas = &tape.delta[..x.len() * self.hidden];
 //!         input_grads(x, deltas, g_w, g_b);
 //!         outer_sum(prev, deltas, self.hidden, col, g_u);
 //!     }
-//!     fn batch(&self, _p: &[f64], n: usize) -> ndarray::Array2<f64> {
+//!     fn batch(&self, _p: &[S], n: usize) -> ndarray::Array2<S> {
 //!         ndarray::Array2::zeros((n, self.hidden))
 //!     }
-//!     fn batch_step(&self, p: &[f64], a: &mut ndarray::Array2<f64>, t: usize,
-//!                   x: ArrayView1<'_, f64>, prev: ArrayView2<'_, f64>,
-//!                   mut h: ArrayViewMut2<'_, f64>) {
+//!     fn batch_step(&self, p: &[S], a: &mut ndarray::Array2<S>, t: usize,
+//!                   x: ArrayView1<'_, S>, prev: ArrayView2<'_, S>,
+//!                   mut h: ArrayViewMut2<'_, S>) {
 //!         let [w, u, b] = split_blocks(p, self.lens());
 //!         for (mut row, &xt) in a.axis_iter_mut(Axis(0)).zip(x) {
 //!             for ((ak, &bk), &wk) in row.iter_mut().zip(b).zip(w) { *ak = bk + xt * wk; }
 //!         }
 //!         if t > 0 {
 //!             let u = ArrayView2::from_shape((self.hidden, self.hidden), u).unwrap();
-//!             general_mat_mul(1.0, &prev, &u, 1.0, a);
+//!             general_mat_mul(S::one(), &prev, &u, S::one(), a);
 //!         }
 //!         for (((mut ar, pr), mut hr), &xt) in a.axis_iter_mut(Axis(0))
 //!             .zip(prev.axis_iter(Axis(0))).zip(h.axis_iter_mut(Axis(0))).zip(x)
@@ -167,12 +168,16 @@
 //! }
 //!
 //! // That is all: training, loss, BPTT through the head, JSON, batches.
-//! let mut m = LeakyRnn::new(Leaky { hidden: 8 }, &mut seqdata::seeded_rng(1, seqdata::Stream::Init))?;
+//! let mut m = LeakyRnn::<f64>::new(Leaky { hidden: 8 }, &mut seqdata::seeded_rng(1, seqdata::Stream::Init))?;
 //! let (x, y) = ([0.3, 0.9, 0.1, 0.5], [1.0, 0.0, 1.0, 1.0]);
 //! let check = nncore::check_gradients(&mut m, &x, &y, 1e-6)?;
 //! assert!(check.max_rel_err() < 1e-5, "{check}");
 //! let batch = m.predict_batch(ndarray::Array2::from_shape_vec((1, 4), x.to_vec())?.view())?;
 //! assert!((batch[[0, 3]] - m.forward(&x)?[3]).abs() < 1e-12);
+//!
+//! // The same cell in f32: the same code, and the same outputs to f32's precision.
+//! let mut m32 = LeakyRnn::<f32>::new(Leaky { hidden: 8 }, &mut seqdata::seeded_rng(1, seqdata::Stream::Init))?;
+//! assert!((m32.forward(&x)?[3] - m.forward(&x)?[3]).abs() < 1e-5);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

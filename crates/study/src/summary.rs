@@ -481,7 +481,7 @@ sequences (held-out seed {}, the same set for every model and seed). The resolve
     );
     let _ = writeln!(
         s,
-        "| variant | model | hidden | optimiser | learning rates | clipping |\n|---|---|---|---|---|---|"
+        "| variant | model | hidden | optimiser | learning rates | clipping | precision |\n|---|---|---|---|---|---|---|"
     );
     for v in &c.variants {
         let o = v.optimizer;
@@ -499,11 +499,12 @@ sequences (held-out seed {}, the same set for every model and seed). The resolve
         });
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {rates} | {clip} |",
+            "| {} | {} | {} | {} | {rates} | {clip} | {} |",
             v.label(),
             v.model,
             v.hidden,
-            o.optimizer
+            o.optimizer,
+            v.precision
         );
     }
     let _ = writeln!(s);
@@ -716,13 +717,15 @@ mod tests {
         };
         let md = markdown(&report);
         assert!(!md.contains("batch-size-1 SGD"), "{md}");
-        assert!(md.contains("| lstm adam lr 0.01/0.01 clip 1 | lstm | 100 | adam | 0.01 (input/output), 0.01 (recurrent) | global norm 1 |"), "{md}");
+        assert!(md.contains("| lstm adam lr 0.01/0.01 clip 1 f32 | lstm | 100 | adam | 0.01 (input/output), 0.01 (recurrent) | global norm 1 | f32 |"), "{md}");
         assert!(
-            md.contains("| rnn | rnn | 100 | sgd | 0.1 (input/output), 0.001 (recurrent) | none |"),
+            md.contains(
+                "| rnn f32 | rnn | 100 | sgd | 0.1 (input/output), 0.001 (recurrent) | none | f32 |"
+            ),
             "{md}"
         );
         assert!(
-            md.contains("| dnn | dnn | 100 | sgd | 0.1 (every parameter) | none |"),
+            md.contains("| dnn f32 | dnn | 100 | sgd | 0.1 (every parameter) | none | f32 |"),
             "{md}"
         );
     }

@@ -137,16 +137,28 @@ fn shipped_studies_resolve_and_round_trip_through_toml() {
     assert_eq!(
         long.labels(),
         [
-            "rnn",
-            "rnn clip 1",
-            "irnn",
-            "gru adam lr 0.01/0.003",
-            "gru adam lr 0.01/0.003 clip 1",
-            "lstm adam lr 0.01/0.01 clip 1",
-            "dnn"
+            "rnn f32",
+            "rnn clip 1 f32",
+            "irnn f32",
+            "gru adam lr 0.01/0.003 f32",
+            "gru adam lr 0.01/0.003 clip 1 f32",
+            "lstm adam lr 0.01/0.01 clip 1 f32",
+            "dnn f32"
         ]
     );
+    // The long study is f32 (its file's `precision`); the article's is f64.
+    assert!(
+        long.variants
+            .iter()
+            .all(|v| v.precision == nncore::Precision::F32)
+    );
     let article = Study::article();
+    assert!(
+        article
+            .variants
+            .iter()
+            .all(|v| v.precision == nncore::Precision::F64)
+    );
     assert_eq!(article.labels(), ["rnn", "dnn"]);
     assert_eq!(article.seeds, (0..10).collect::<Vec<u64>>());
     assert_eq!(article.schedule.iters, 20_000);
@@ -207,7 +219,7 @@ fn variants_made_the_same_by_an_override_are_dropped_once() {
     s.dedup_variants();
     s.check().unwrap();
     assert_eq!(s.variants.len(), 5);
-    assert_eq!(s.labels()[0], "rnn clip 2");
+    assert_eq!(s.labels()[0], "rnn clip 2 f32");
 }
 
 fn made_by(commit: &str, dirty: bool) -> provenance::Provenance {
