@@ -90,7 +90,8 @@ pub struct StudyArgs {
     /// Optimiser of every variant [default: sgd, the article's]
     #[arg(long, value_parser = cli::optimizer_parser(), value_name = "NAME")]
     optimizer: Option<OptimizerKind>,
-    /// Precision every variant computes in [default: the study's, f64]
+    /// Precision every variant computes in [default: the study's: f64 for the article's, f32 for
+    /// --preset long]
     #[arg(long, value_parser = cli::precision_parser(), value_name = "P")]
     precision: Option<Precision>,
     /// Report name: reports go to reports/NAME/ (a value with a '/' is a folder path)
