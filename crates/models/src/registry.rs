@@ -65,16 +65,30 @@ const fn gated_params(g: usize, h: usize) -> usize {
 trait AnyCell: rnn::Cell<f64> + rnn::Cell<f32> + 'static {}
 impl<C: rnn::Cell<f64> + rnn::Cell<f32> + 'static> AnyCell for C {}
 
+/// `make` with `$S` the type of `precision` (`f64` or `f32`), boxed: the
+/// one place a precision picks a model's type.
+macro_rules! in_precision {
+    ($precision:expr, $S:ident => $make:expr) => {
+        match $precision {
+            Precision::F64 => {
+                type $S = f64;
+                Box::new($make) as Box<dyn SequenceModel>
+            }
+            Precision::F32 => {
+                type $S = f32;
+                Box::new($make)
+            }
+        }
+    };
+}
+
 /// A fresh recurrent model of `cell` in `precision`.
 fn recurrent<C: AnyCell>(
     cell: C,
     precision: Precision,
     rng: &mut dyn RngCore,
 ) -> nncore::Result<Box<dyn SequenceModel>> {
-    Ok(match precision {
-        Precision::F64 => Box::new(rnn::Recurrent::<C, f64>::new(cell, rng)?),
-        Precision::F32 => Box::new(rnn::Recurrent::<C, f32>::new(cell, rng)?),
-    })
+    Ok(in_precision!(precision, S => rnn::Recurrent::<C, S>::new(cell, rng)?))
 }
 
 /// A zero recurrent model of `cell` in `precision`.
@@ -82,10 +96,7 @@ fn recurrent_zeros<C: AnyCell>(
     cell: C,
     precision: Precision,
 ) -> nncore::Result<Box<dyn SequenceModel>> {
-    Ok(match precision {
-        Precision::F64 => Box::new(rnn::Recurrent::<C, f64>::zeros(cell)?),
-        Precision::F32 => Box::new(rnn::Recurrent::<C, f32>::zeros(cell)?),
-    })
+    Ok(in_precision!(precision, S => rnn::Recurrent::<C, S>::zeros(cell)?))
 }
 
 /// A recurrent model from bare parameter JSON in `precision`, its cell made
@@ -96,44 +107,7 @@ fn recurrent_json<C: AnyCell>(
     cell: fn(usize) -> C,
 ) -> nncore::Result<Box<dyn SequenceModel>> {
     let cell = |h| Ok(cell(h));
-    Ok(match precision {
-        Precision::F64 => Box::new(rnn::Recurrent::<C, f64>::from_json(json, cell)?),
-        Precision::F32 => Box::new(rnn::Recurrent::<C, f32>::from_json(json, cell)?),
-    })
-}
-
-/// A fresh MLP in `precision`.
-fn mlp_new(
-    config: dnn::MlpConfig,
-    precision: Precision,
-    rng: &mut dyn RngCore,
-) -> nncore::Result<Box<dyn SequenceModel>> {
-    Ok(match precision {
-        Precision::F64 => Box::new(dnn::Mlp::<f64>::new(config, rng)?),
-        Precision::F32 => Box::new(dnn::Mlp::<f32>::new(config, rng)?),
-    })
-}
-
-/// A zero MLP in `precision`.
-fn mlp_zeros(
-    config: dnn::MlpConfig,
-    precision: Precision,
-) -> nncore::Result<Box<dyn SequenceModel>> {
-    Ok(match precision {
-        Precision::F64 => Box::new(dnn::Mlp::<f64>::zeros(config)?),
-        Precision::F32 => Box::new(dnn::Mlp::<f32>::zeros(config)?),
-    })
-}
-
-/// An MLP from bare parameter JSON in `precision`.
-fn mlp_json(
-    json: &serde_json::Value,
-    precision: Precision,
-) -> nncore::Result<Box<dyn SequenceModel>> {
-    Ok(match precision {
-        Precision::F64 => Box::new(dnn::Mlp::<f64>::from_json(json)?),
-        Precision::F32 => Box::new(dnn::Mlp::<f32>::from_json(json)?),
-    })
+    Ok(in_precision!(precision, S => rnn::Recurrent::<C, S>::from_json(json, cell)?))
 }
 
 /// A tensor of a [`TorchLayout`] (a `const fn` so that the layouts are
@@ -202,9 +176,9 @@ pub static KINDS: &[KindInfo] = &[
         about: "the article's MLP: input L, hidden 100 ReLU, output L sigmoid",
         recurrent: false,
         article: OptimizerSpec::sgd(0.1, 0.1),
-        build: |h, l, p, rng| mlp_new(mlp(h, l), p, rng),
-        zeros: |h, l, p| mlp_zeros(mlp(h, l), p),
-        from_json: mlp_json,
+        build: |h, l, p, rng| Ok(in_precision!(p, S => dnn::Mlp::<S>::new(mlp(h, l), rng)?)),
+        zeros: |h, l, p| Ok(in_precision!(p, S => dnn::Mlp::<S>::zeros(mlp(h, l))?)),
+        from_json: |j, p| Ok(in_precision!(p, S => dnn::Mlp::<S>::from_json(j)?)),
         param_count: |h, l| 2 * l * h + h + l,
         train_macs: |h, l| 6 * l * h,
         torch: TorchLayout {

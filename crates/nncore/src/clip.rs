@@ -1,6 +1,6 @@
 //! Gradient clipping by global norm.
 
-use crate::{Error, ParamSet, Result, linalg};
+use crate::{Error, ParamSet, Precision, Result, Scalar, linalg};
 
 /// The global (Euclidean) norm of a flat gradient.
 pub fn global_norm(grads: &[f64]) -> f64 {
@@ -76,26 +76,25 @@ impl ClipNorm {
         self.max_norm
     }
 
-    /// Clips `grads` in place.
-    pub fn apply(&self, grads: &mut [f64]) -> ClipOutcome {
-        let norm = global_norm(grads);
+    /// Clips `grads` in place: the norm is summed in `S`, and the scale,
+    /// formed in `f64`, is rounded to `S`.
+    pub fn apply<S: Scalar>(&self, grads: &mut [S]) -> ClipOutcome {
+        let norm = linalg::norm(grads).as_f64();
         let clipped = norm > self.max_norm;
         if clipped {
-            let scale = self.max_norm / norm;
+            let scale = S::from_f64(self.max_norm / norm);
             grads.iter_mut().for_each(|g| *g *= scale);
         }
         ClipOutcome { norm, clipped }
     }
 
     /// [`ClipNorm::apply`] to a parameter set's gradients, in their
-    /// precision (the norm summed in it, the scale rounded to it).
+    /// precision.
     pub fn apply_params(&self, params: &mut ParamSet) -> ClipOutcome {
-        let norm = params.grad_norm();
-        let clipped = norm > self.max_norm;
-        if clipped {
-            params.scale_grads(self.max_norm / norm);
+        match params.precision() {
+            Precision::F32 => self.apply(params.grads_mut_as::<f32>()),
+            Precision::F64 => self.apply(params.grads_mut_as::<f64>()),
         }
-        ClipOutcome { norm, clipped }
     }
 }
 

@@ -295,18 +295,6 @@ impl ParamSet {
         }
     }
 
-    /// Multiplies every gradient entry by `factor` (rounded to the set's
-    /// precision).
-    pub fn scale_grads(&mut self, factor: f64) {
-        match &mut self.grads {
-            Buffer::F32(g) => {
-                let f = factor as f32;
-                g.iter_mut().for_each(|x| *x *= f);
-            }
-            Buffer::F64(g) => g.iter_mut().for_each(|x| *x *= factor),
-        }
-    }
-
     /// Every value, flat (`f64` sets).
     ///
     /// # Panics
