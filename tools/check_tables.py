@@ -78,6 +78,14 @@ def main():
         if not same(f["norms"][row.t], row.norm):
             bad.append(f"grad_flow.csv {row.variant} L={row.length} seed={row.seed} "
                        f"iter {row.iter} t {row.t}")
+    # Every row names its run's precision (absent from an f64 run's settings).
+    for name, table in t.items():
+        for row in table.itertuples():
+            want = next((r.get("precision", "f64") for r in study["runs"]
+                         if r["variant"] == row.variant), None)
+            if row.precision != want:
+                bad.append(f"{name}.csv {row.variant}: precision {row.precision!r} != {want!r}")
+                break
     rows = {(s["variant"], s["length"]): s for s in study["summary"]}
     for row in t["summary"].itertuples():
         s = rows[(row.variant, row.length)]

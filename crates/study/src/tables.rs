@@ -109,8 +109,7 @@ fn id<'a>(label: &'a str, v: &'a Variant, length: usize) -> Id<'a> {
         lr_io: v.optimizer.lr_io,
         lr_rec: v.optimizer.lr_rec,
         clip: v.clip.map(|c| c.max_norm()),
-        // Every model trains and evaluates in f64.
-        precision: "f64",
+        precision: v.precision.name(),
         length,
     }
 }
