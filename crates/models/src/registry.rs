@@ -139,6 +139,39 @@ const GATED_TORCH: &[TorchTensor] = &[
     tensor("head.bias", "b_out", TorchMap::Same),
 ];
 
+/// The IndRNN as the module of `tools/gateless_torch.py` (a parameter per
+/// block, named as ours) and the head as `nn.Linear(H, 1)`.
+const INDRNN_TORCH: &[TorchTensor] = &[
+    tensor("indrnn.W_in", "W_in", TorchMap::Same),
+    tensor("indrnn.u1", "u1", TorchMap::Same),
+    tensor("indrnn.b1", "b1", TorchMap::Same),
+    tensor("indrnn.W2", "W2", TorchMap::Same),
+    tensor("indrnn.u2", "u2", TorchMap::Same),
+    tensor("indrnn.b2", "b2", TorchMap::Same),
+    tensor("head.weight", "W_out", TorchMap::Transposed),
+    tensor("head.bias", "b_out", TorchMap::Same),
+];
+
+/// The length whose bound an IndRNN made from bare parameters (without a
+/// model file's length) clips to: only training reads it.
+const BARE_INDRNN_LENGTH: usize = 1024;
+
+/// The LRU as the module of `tools/gateless_torch.py` (a parameter per
+/// block, named as ours) and the head as `nn.Linear(H, 1)`.
+const LRU_TORCH: &[TorchTensor] = &[
+    tensor("lru.nu_log", "nu_log", TorchMap::Same),
+    tensor("lru.theta_log", "theta_log", TorchMap::Same),
+    tensor("lru.gamma_log", "gamma_log", TorchMap::Same),
+    tensor("lru.B_re", "B_re", TorchMap::Same),
+    tensor("lru.B_im", "B_im", TorchMap::Same),
+    tensor("lru.C_re", "C_re", TorchMap::Same),
+    tensor("lru.C_im", "C_im", TorchMap::Same),
+    tensor("lru.D", "D", TorchMap::Same),
+    tensor("lru.b", "b", TorchMap::Same),
+    tensor("head.weight", "W_out", TorchMap::Transposed),
+    tensor("head.bias", "b_out", TorchMap::Same),
+];
+
 /// The MLP as two `nn.Linear`: `hidden` (L → H) and `head` (H → L).
 const MLP_TORCH: &[TorchTensor] = &[
     tensor("hidden.weight", "W1", TorchMap::Transposed),
@@ -206,6 +239,40 @@ pub static KINDS: &[KindInfo] = &[
         },
     },
     KindInfo {
+        name: "rnn-orth",
+        about: "the article's tanh RNN with W a random orthogonal matrix (Saxe et al. 2014)",
+        recurrent: true,
+        article: ARTICLE_RECURRENT,
+        build: |h, _, p, rng| recurrent(rnn::Elman::orthogonal(h), p, rng),
+        zeros: |h, _, p| recurrent_zeros(rnn::Elman::orthogonal(h), p),
+        from_json: |j, p| recurrent_json(j, p, rnn::Elman::orthogonal),
+        param_count: |h, _| h + h * h + h + h + 1,
+        train_macs: |h, l| 3 * l * h * h,
+        torch: TorchLayout {
+            modules: "rnn = nn.RNN(1, H, nonlinearity=\"tanh\"); head = nn.Linear(H, 1); \
+                      y = sigmoid(head(rnn(x)[0]))",
+            tensors: ELMAN_TORCH,
+            hidden_from: ("head.weight", 1),
+        },
+    },
+    KindInfo {
+        name: "irnn-le",
+        about: "Le et al.'s IRNN: ReLU units, W = I, W_in and W_out ~ N(0, 0.001²)",
+        recurrent: true,
+        article: ARTICLE_RECURRENT,
+        build: |h, _, p, rng| recurrent(rnn::Elman::irnn_le(h), p, rng),
+        zeros: |h, _, p| recurrent_zeros(rnn::Elman::irnn_le(h), p),
+        from_json: |j, p| recurrent_json(j, p, rnn::Elman::irnn_le),
+        param_count: |h, _| h + h * h + h + h + 1,
+        train_macs: |h, l| 3 * l * h * h,
+        torch: TorchLayout {
+            modules: "rnn = nn.RNN(1, H, nonlinearity=\"relu\"); head = nn.Linear(H, 1); \
+                      y = sigmoid(head(rnn(x)[0]))",
+            tensors: ELMAN_TORCH,
+            hidden_from: ("head.weight", 1),
+        },
+    },
+    KindInfo {
         name: "gru",
         about: "a GRU cell (PyTorch's nn.GRU equations) with the same output head",
         recurrent: true,
@@ -234,6 +301,41 @@ pub static KINDS: &[KindInfo] = &[
         torch: TorchLayout {
             modules: "rnn = nn.LSTM(1, H); head = nn.Linear(H, 1); y = sigmoid(head(rnn(x)[0]))",
             tensors: GATED_TORCH,
+            hidden_from: ("head.weight", 1),
+        },
+    },
+    KindInfo {
+        name: "indrnn",
+        about: "a two-layer IndRNN (Li et al. 2018): ReLU units, diagonal recurrence, |u| ≤ 2^(1/L)",
+        recurrent: true,
+        article: ARTICLE_RECURRENT,
+        build: |h, l, p, rng| recurrent(rnn::IndRnn::new(h, l), p, rng),
+        zeros: |h, l, p| recurrent_zeros(rnn::IndRnn::new(h, l), p),
+        from_json: |j, p| recurrent_json(j, p, |h| rnn::IndRnn::new(h, BARE_INDRNN_LENGTH)),
+        param_count: |h, _| 5 * h + h * h + h + 1,
+        train_macs: |h, l| 3 * l * h * h,
+        torch: TorchLayout {
+            modules: "indrnn = IndRNN(H) (tools/gateless_torch.py); head = nn.Linear(H, 1); \
+                      y = sigmoid(head(indrnn(x)))",
+            tensors: INDRNN_TORCH,
+            hidden_from: ("head.weight", 1),
+        },
+    },
+    KindInfo {
+        name: "lru",
+        about: "a Linear Recurrent Unit (Orvieto et al. 2023): diagonal complex linear recurrence, \
+                ReLU readout",
+        recurrent: true,
+        article: ARTICLE_RECURRENT,
+        build: |h, _, p, rng| recurrent(rnn::Lru::new(h), p, rng),
+        zeros: |h, _, p| recurrent_zeros(rnn::Lru::new(h), p),
+        from_json: |j, p| recurrent_json(j, p, rnn::Lru::new),
+        param_count: |h, _| 5 * h + 2 * h * h + 2 * h + h + 1,
+        train_macs: |h, l| 6 * l * h * h,
+        torch: TorchLayout {
+            modules: "lru = LRU(H) (tools/gateless_torch.py); head = nn.Linear(H, 1); \
+                      y = sigmoid(head(lru(x)))",
+            tensors: LRU_TORCH,
             hidden_from: ("head.weight", 1),
         },
     },

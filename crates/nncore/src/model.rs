@@ -67,6 +67,11 @@ pub trait SequenceModel: Send + Sync {
         None
     }
 
+    /// Puts the parameters back in the model's feasible set after an
+    /// optimiser step (IndRNN's bound on its recurrent weights); nothing by
+    /// default. [`Trainer::step`](crate::Trainer::step) calls it.
+    fn constrain(&mut self) {}
+
     /// The precision the model computes in (its parameters'): inputs,
     /// outputs and losses cross this trait as `f64` either way.
     fn precision(&self) -> Precision {

@@ -60,6 +60,7 @@ impl<O: Optimizer> Trainer<O> {
             None => (model.params().grad_norm(), false),
         };
         self.optimizer.step(model.params_mut());
+        model.constrain();
         Ok(StepStats {
             loss,
             grad_norm,

@@ -21,10 +21,11 @@
 
 use std::fmt::Debug;
 
-use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 use rand::Rng;
 
-use nncore::linalg::axpy;
+use nncore::init::fill_scaled_normal;
+use nncore::linalg::{axpy, norm};
 use nncore::{Error, ParamGroup, Result, Scalar};
 
 /// One parameter block a cell declares: its name (the JSON key), its shape
@@ -84,9 +85,10 @@ pub trait Cell<S: Scalar = f64>: Clone + Debug + Send + Sync {
     /// recurrent matrix is `[H, G·H]`.
     const GATES: usize;
 
-    /// The index, among [`Cell::blocks`], of the recurrent matrix `[H, G·H]`
-    /// (`W_{hh}`, which multiplies `h_{t-1}`), for
-    /// [`SequenceModel::recurrent_weights`](nncore::SequenceModel::recurrent_weights).
+    /// The index, among [`Cell::blocks`], of the recurrent weights: the
+    /// matrix `[H, G·H]` (`W_{hh}`, which multiplies `h_{t-1}`) of a dense
+    /// cell, which the default [`Cell::recurrent_weights`] reads, or a
+    /// diagonal cell's vector of recurrent weights.
     const RECURRENT: usize;
 
     /// What one sequence's forward pass keeps for its backward pass (gate
@@ -120,9 +122,40 @@ pub trait Cell<S: Scalar = f64>: Clone + Debug + Send + Sync {
     /// the article's order: input weights, `W_out`, recurrent matrix.
     fn init_before_head<R: Rng + ?Sized>(&self, params: &mut [S], rng: &mut R);
 
+    /// Draws the head's `W_out` (`H` entries), between
+    /// [`Cell::init_before_head`] and [`Cell::init_after_head`]: `N(0, 1) /
+    /// √H` by default, the article's.
+    fn init_head<R: Rng + ?Sized>(&self, w_out: &mut [S], rng: &mut R) {
+        fill_scaled_normal(w_out, self.hidden(), rng);
+    }
+
     /// Initialises what is drawn after the head's `W_out` (the recurrent
     /// matrix) and anything fixed (e.g. a forget-gate bias).
     fn init_after_head<R: Rng + ?Sized>(&self, params: &mut [S], rng: &mut R);
+
+    /// The linear map from the carried state at `t − 1` to step `t`'s
+    /// pre-activations, as a dense `f64` matrix, for the spectral-norm
+    /// diagnostic
+    /// ([`SequenceModel::recurrent_weights`](nncore::SequenceModel::recurrent_weights)).
+    /// By default block [`Cell::RECURRENT`], `[H, G·H]`; a diagonal cell
+    /// gives its diagonal as a matrix.
+    fn recurrent_weights(&self, params: &[S]) -> Array2<f64> {
+        let blocks = self.blocks();
+        let start: usize = blocks[..Self::RECURRENT]
+            .iter()
+            .map(|(_, shape, _)| shape.iter().product::<usize>())
+            .sum();
+        let (h, gh) = (self.hidden(), Self::GATES * self.hidden());
+        let w = &params[start..start + h * gh];
+        Array2::from_shape_fn((h, gh), |(i, j)| w[i * gh + j].as_f64())
+    }
+
+    /// Keeps the parameters in the cell's feasible set after each optimiser
+    /// step (e.g. IndRNN's bound on its recurrent weights); nothing by
+    /// default.
+    fn constrain(&self, params: &mut [S]) {
+        let _ = params;
+    }
 
     /// A tape for sequences of up to `len` steps (`len` may be 0).
     fn tape(&self, len: usize) -> Self::Tape;
@@ -167,6 +200,16 @@ pub trait Cell<S: Scalar = f64>: Clone + Debug + Send + Sync {
         dh: &[S],
         carry: &mut [S],
     );
+
+    /// The norm of the gradient of the error w.r.t. the state the cell
+    /// carries from step `t` to step `t + 1`, after [`Cell::backward_step`]
+    /// at `t` (the gradient-flow diagnostic). By default `‖dh‖ =
+    /// ‖∂E/∂h_t‖`; a cell that carries its memory in a state of its own
+    /// (the LRU's `x_t`) reports that state's.
+    fn state_grad_norm(&self, tape: &Self::Tape, t: usize, dh: &[S]) -> S {
+        let _ = (tape, t);
+        norm(dh)
+    }
 
     /// The gradients of the cell's blocks into `grads` (overwritten), summed
     /// over the `L = x.len()` steps of the last backward pass. `h_prev` is

@@ -1,4 +1,6 @@
-//! The Elman cell of the article (and the IRNN): `h_t = act(x_t W_in + h_{t-1} W + b)`.
+//! The Elman cell of the article (and its gate-less relatives: the IRNN,
+//! Le et al.'s IRNN, the orthogonally initialised tanh RNN): `h_t = act(x_t
+//! W_in + h_{t-1} W + b)`.
 
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, linalg::general_mat_mul};
 use rand::Rng;
@@ -6,7 +8,7 @@ use rand::Rng;
 use nncore::activation::{
     relu_grad_from_output, relu_in_place, tanh_grad_from_output, tanh_in_place,
 };
-use nncore::init::fill_scaled_normal;
+use nncore::init::{fill_normal, fill_orthogonal, fill_scaled_normal};
 use nncore::linalg::{StepMatrix, outer_sum};
 use nncore::{ParamGroup, Result, Scalar};
 
@@ -41,7 +43,27 @@ pub enum RecurrentInit {
     ScaledNormal,
     /// The identity matrix (Le, Jaitly & Hinton 2015).
     Identity,
+    /// A random orthogonal matrix (Saxe et al. 2014; Henaff et al. 2016):
+    /// every singular value 1, so `h_{t-1} W` neither grows nor shrinks the
+    /// state at the start ([`nncore::init::fill_orthogonal`]).
+    Orthogonal,
 }
+
+/// How the non-recurrent weights (`W_in` and the head's `W_out`) start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IoInit {
+    /// The article's: `W_in ~ N(0, 1)`, `W_out ~ N(0, 1) / √H`.
+    #[default]
+    Article,
+    /// Le, Jaitly & Hinton 2015 (§3): "the non-recurrent weights are
+    /// initialized with a random matrix, whose entries are sampled from a
+    /// Gaussian distribution with mean of zero and standard deviation of
+    /// 0.001": `W_in`, `W_out ~ N(0, 0.001²)` ([`LE_STD`]).
+    Le,
+}
+
+/// The standard deviation of Le et al.'s non-recurrent weights.
+pub const LE_STD: f64 = 0.001;
 
 impl HiddenActivation {
     /// Applies the activation in place.
@@ -85,6 +107,8 @@ pub struct Elman {
     pub activation: HiddenActivation,
     /// Initial recurrent matrix (default scaled normal, the article's).
     pub recurrent_init: RecurrentInit,
+    /// Initial non-recurrent weights (default the article's).
+    pub io_init: IoInit,
 }
 
 impl Default for Elman {
@@ -102,16 +126,42 @@ impl Elman {
             hidden,
             activation: HiddenActivation::Tanh,
             recurrent_init: RecurrentInit::ScaledNormal,
+            io_init: IoInit::Article,
         }
     }
 
-    /// An IRNN (Le, Jaitly & Hinton 2015): ReLU hidden units and `W`
-    /// initialised to the identity; everything else as the article's.
+    /// The article's tanh RNN with `W` a random orthogonal matrix
+    /// ([`RecurrentInit::Orthogonal`]); everything else as the article's.
+    pub fn orthogonal(hidden: usize) -> Self {
+        Self {
+            recurrent_init: RecurrentInit::Orthogonal,
+            ..Self::article(hidden)
+        }
+    }
+
+    /// The `irnn` kind: ReLU hidden units and `W` initialised to the
+    /// identity (Le, Jaitly & Hinton 2015), but the article's `W_in ~ N(0,
+    /// 1)` and `W_out ~ N(0, 1)/√H`, with which its ReLU units start far
+    /// from Le et al.'s small activations. [`Elman::irnn_le`] is Le et al.'s
+    /// own initialisation.
     pub fn irnn(hidden: usize) -> Self {
         Self {
             hidden,
             activation: HiddenActivation::Relu,
             recurrent_init: RecurrentInit::Identity,
+            io_init: IoInit::Article,
+        }
+    }
+
+    /// Le, Jaitly & Hinton's IRNN as the paper initialises it: ReLU units,
+    /// `W = I`, `b = 0`, and the non-recurrent weights `W_in`, `W_out ~ N(0,
+    /// 0.001²)` ([`IoInit::Le`]). (The paper's network reads a vector per
+    /// step and has one output at the end; here the input is a scalar and
+    /// the sigmoid head answers at every step.)
+    pub fn irnn_le(hidden: usize) -> Self {
+        Self {
+            io_init: IoInit::Le,
+            ..Self::irnn(hidden)
         }
     }
 
@@ -140,9 +190,13 @@ impl<S: Scalar> Cell<S> for Elman {
     type Batch = ();
 
     fn kind(&self) -> &'static str {
-        match self.activation {
-            HiddenActivation::Tanh => "rnn",
-            HiddenActivation::Relu => "irnn",
+        use {HiddenActivation as A, IoInit as I, RecurrentInit as R};
+        match (self.activation, self.recurrent_init, self.io_init) {
+            (A::Tanh, R::ScaledNormal, I::Article) => "rnn",
+            (A::Tanh, R::Orthogonal, I::Article) => "rnn-orth",
+            (A::Relu, R::Identity, I::Article) => "irnn",
+            (A::Relu, R::Identity, I::Le) => "irnn-le",
+            _ => "elman",
         }
     }
 
@@ -163,13 +217,25 @@ impl<S: Scalar> Cell<S> for Elman {
         ]
     }
 
-    /// `W_in ~ N(0,1)/√1`.
+    /// `W_in ~ N(0,1)/√1`, or `N(0, 0.001²)` ([`IoInit::Le`]).
     fn init_before_head<R: Rng + ?Sized>(&self, params: &mut [S], rng: &mut R) {
         let [w_in, _, _] = split_blocks_mut(params, self.lens());
-        fill_scaled_normal(w_in, 1, rng);
+        match self.io_init {
+            IoInit::Article => fill_scaled_normal(w_in, 1, rng),
+            IoInit::Le => fill_normal(w_in, LE_STD, rng),
+        }
     }
 
-    /// `W ~ N(0,1)/√H`, or `W = I` ([`RecurrentInit::Identity`]); `b = 0`.
+    /// `W_out ~ N(0,1)/√H`, or `N(0, 0.001²)` ([`IoInit::Le`]).
+    fn init_head<R: Rng + ?Sized>(&self, w_out: &mut [S], rng: &mut R) {
+        match self.io_init {
+            IoInit::Article => fill_scaled_normal(w_out, self.hidden, rng),
+            IoInit::Le => fill_normal(w_out, LE_STD, rng),
+        }
+    }
+
+    /// `W ~ N(0,1)/√H`, `W = I` ([`RecurrentInit::Identity`]) or a random
+    /// orthogonal `W` ([`RecurrentInit::Orthogonal`]); `b = 0`.
     fn init_after_head<R: Rng + ?Sized>(&self, params: &mut [S], rng: &mut R) {
         let h = self.hidden;
         let [_, w, _] = split_blocks_mut(params, self.lens());
@@ -180,6 +246,7 @@ impl<S: Scalar> Cell<S> for Elman {
                     row[i] = S::one();
                 }
             }
+            RecurrentInit::Orthogonal => fill_orthogonal(w, h, rng),
         }
     }
 
@@ -412,6 +479,52 @@ mod tests {
         let back = ElmanRnn::from_json(&j, |h| Ok(Elman::irnn(h))).unwrap();
         assert_eq!(back.kind(), "irnn");
         assert!(back.params().values() == m.params().values());
+    }
+
+    /// The orthogonally initialised tanh RNN: `WᵀW = I` at the start, the
+    /// rest drawn as the article's; gradients at L = 1, 2, 8 and 32.
+    #[test]
+    fn orthogonal_init_and_gradients() {
+        let m = ElmanRnn::new(Elman::orthogonal(40), &mut seeded_rng(4, Stream::Init)).unwrap();
+        assert_eq!(m.kind(), "rnn-orth");
+        let w = m.params().view2(W);
+        let err = (w.t().dot(&w) - Array2::<f64>::eye(40))
+            .iter()
+            .fold(0.0f64, |a, v| a.max(v.abs()));
+        assert!(err < 1e-13, "|WᵀW − I| = {err:e}");
+        // The same W_in and W_out draws as the article's cell.
+        let a = model(40, 4);
+        assert_eq!(m.params().value(0), a.params().value(0));
+        assert_eq!(m.params().value(W_OUT), a.params().value(W_OUT));
+        test_support::assert_gradients_match_finite_differences(
+            Elman::orthogonal,
+            &[(1, 41), (2, 42), (8, 43), (32, 44)],
+        );
+    }
+
+    /// Le et al.'s IRNN: `W = I`, `b = 0`, `W_in`, `W_out ~ N(0, 0.001²)`;
+    /// gradients at L = 1, 2, 8 and 32 off that point.
+    #[test]
+    fn le_irnn_init_and_gradients() {
+        let mut m = ElmanRnn::new(Elman::irnn_le(30), &mut seeded_rng(4, Stream::Init)).unwrap();
+        assert_eq!(m.kind(), "irnn-le");
+        let p = m.params();
+        assert!(
+            p.view2(W)
+                .indexed_iter()
+                .all(|((i, j), &v)| v == if i == j { 1.0 } else { 0.0 })
+        );
+        for block in [0, W_OUT] {
+            let v = p.value(block);
+            assert!(v.iter().all(|x| x.abs() < 0.006 && *x != 0.0), "{v:?}");
+        }
+        assert!(p.value(B).iter().all(|&b| b == 0.0));
+        test_support::perturb(&mut m, 4);
+        for (len, seed) in [(1, 3), (2, 4), (8, 1), (32, 2)] {
+            let (x, y) = sample(len, seed);
+            let check = check_gradients(&mut m, &x, &y, 1e-6).unwrap();
+            assert!(check.max_rel_err() <= 1e-6, "L = {len}\n{check}");
+        }
     }
 
     #[test]

@@ -195,14 +195,18 @@ pub mod cell;
 mod elman;
 mod gated;
 mod gru;
+mod indrnn;
+mod lru;
 mod lstm;
 mod recurrent;
 #[cfg(test)]
 mod test_support;
 
 pub use cell::{Cell, MAX_HIDDEN};
-pub use elman::{Elman, ElmanRnn, ElmanTape, HiddenActivation, RecurrentInit};
+pub use elman::{Elman, ElmanRnn, ElmanTape, HiddenActivation, IoInit, LE_STD, RecurrentInit};
 pub use gru::{Gru, GruBatch, GruCell, GruTape};
+pub use indrnn::{INDRNN_INPUT_STD, INDRNN_MAG, IndRnn, IndRnnNet, IndRnnTape};
+pub use lru::{Lru, LruBatch, LruRnn, LruTape};
 pub use lstm::{Lstm, LstmBatch, LstmCell, LstmTape};
 pub use nncore::{Error, Result};
 pub use recurrent::Recurrent;

@@ -4,8 +4,7 @@ use ndarray::{Array2, ArrayView2, Axis, s};
 use rand::Rng;
 
 use nncore::activation::sigmoid;
-use nncore::init::fill_scaled_normal;
-use nncore::linalg::{axpy, dot, norm};
+use nncore::linalg::{axpy, dot};
 use nncore::model::{check_batch, check_sequence};
 use nncore::{Error, ParamGroup, ParamSet, Result, Scalar, SequenceModel};
 
@@ -77,7 +76,7 @@ impl<C: Cell<S>, S: Scalar> Recurrent<C, S> {
         let h = m.hidden();
         let (cell_params, head) = m.params.values_mut_as::<S>().split_at_mut(m.cell_len);
         m.cell.init_before_head(cell_params, rng);
-        fill_scaled_normal(&mut head[..h], h, rng);
+        m.cell.init_head(&mut head[..h], rng);
         m.cell.init_after_head(cell_params, rng);
         Ok(m)
     }
@@ -284,10 +283,10 @@ impl<C: Cell<S>, S: Scalar> SequenceModel for Recurrent<C, S> {
             for ((g, &wo), &c) in dh.iter_mut().zip(w_out).zip(carry.iter()) {
                 *g = d * wo + c;
             }
-            self.dh_norms[t] = norm(dh).as_f64();
             let (prev, ht) = (&hs[t * h..(t + 1) * h], &hs[(t + 1) * h..(t + 2) * h]);
             self.cell
                 .backward_step(cell_params, &mut self.tape, t, prev, ht, dh, carry);
+            self.dh_norms[t] = self.cell.state_grad_norm(&self.tape, t, dh).as_f64();
         }
 
         // Gradients, summed over time steps: the head's, then the cell's.
@@ -340,7 +339,12 @@ impl<C: Cell<S>, S: Scalar> SequenceModel for Recurrent<C, S> {
     }
 
     fn recurrent_weights(&self) -> Option<Array2<f64>> {
-        let w = self.params.view2_as::<S>(C::RECURRENT);
-        Some(w.mapv(S::as_f64))
+        let cell_params = &self.params.values_as::<S>()[..self.cell_len];
+        Some(self.cell.recurrent_weights(cell_params))
+    }
+
+    fn constrain(&mut self) {
+        let cell_params = &mut self.params.values_mut_as::<S>()[..self.cell_len];
+        self.cell.constrain(cell_params);
     }
 }
