@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """CI check of `cargo xtask export --format safetensors`, with numpy and safetensors only.
 
-For every kind (rnn, irnn, gru, lstm, dnn) it trains a tiny model with
+For every kind (rnn, irnn, gru, lstm, dnn, rnn-orth, irnn-le, indrnn, lru) it trains a tiny model with
 `cargo xtask train ... --save`, exports it, and checks the safetensors file
 against the model file's `params`:
 
@@ -55,7 +55,19 @@ MLP = [
     ("head.weight", "W2", "T"),
     ("head.bias", "b2", "="),
 ]
-LAYOUT = {"rnn": ELMAN, "irnn": ELMAN, "gru": GATED, "lstm": GATED, "dnn": MLP}
+# The gate-less cells PyTorch has no module for: the modules of
+# tools/gateless_torch.py, a tensor per parameter block under its own name.
+INDRNN = [(f"indrnn.{p}", p, "=") for p in ["W_in", "u1", "b1", "W2", "u2", "b2"]] + [
+    ("head.weight", "W_out", "T"),
+    ("head.bias", "b_out", "="),
+]
+LRU = [(f"lru.{p}", p, "=") for p in ["nu_log", "theta_log", "gamma_log", "B_re", "B_im",
+                                      "B0_re", "B0_im", "C_re", "C_im", "D", "b"]] + [
+    ("head.weight", "W_out", "T"),
+    ("head.bias", "b_out", "="),
+]
+LAYOUT = {"rnn": ELMAN, "irnn": ELMAN, "gru": GATED, "lstm": GATED, "dnn": MLP,
+          "rnn-orth": ELMAN, "irnn-le": ELMAN, "indrnn": INDRNN, "lru": LRU}
 
 
 def run(xtask, args):

@@ -19,7 +19,7 @@ at H = 100. Exits non-zero if any difference is above --tol.
     indrnn    a_t = relu(x_t W_in[0] + u1 * a_{t-1} + b1)
               h_t = relu(a_t W2 + u2 * h_{t-1} + b2)
     lru       lam = exp(-exp(nu_log) + i exp(theta_log)), gam = exp(gamma_log)
-              s_t = lam * s_{t-1} + gam * (B_re[0] + i B_im[0]) x_t
+              s_t = lam * s_{t-1} + gam * ((B_re[0] + i B_im[0]) x_t + (B0_re + i B0_im))
               h_t = relu(Re(s_t) C_re - Im(s_t) C_im + x_t D[0] + b)
 
 (all states zero at t = -1). `IndRNN(H)` and `LRU(H)` are the modules that
@@ -99,7 +99,7 @@ class IndRNN(nn.Module):
 
 class LRU(nn.Module):
     """A Linear Recurrent Unit (Orvieto et al. 2023), N = H complex states, ReLU readout:
-    s_t = lam * s_{t-1} + gam * B x_t, h_t = relu(Re(s_t C) + x_t D[0] + b)."""
+    s_t = lam * s_{t-1} + gam * (B x_t + B0), h_t = relu(Re(s_t C) + x_t D[0] + b)."""
 
     def __init__(self, hidden):
         super().__init__()
@@ -109,6 +109,8 @@ class LRU(nn.Module):
         self.gamma_log = nn.Parameter(torch.zeros(n))
         self.B_re = nn.Parameter(torch.zeros(1, n))
         self.B_im = nn.Parameter(torch.zeros(1, n))
+        self.B0_re = nn.Parameter(torch.zeros(n))
+        self.B0_im = nn.Parameter(torch.zeros(n))
         self.C_re = nn.Parameter(torch.zeros(n, hidden))
         self.C_im = nn.Parameter(torch.zeros(n, hidden))
         self.D = nn.Parameter(torch.zeros(1, hidden))
@@ -118,11 +120,12 @@ class LRU(nn.Module):
         lam = torch.exp(torch.complex(-torch.exp(self.nu_log), torch.exp(self.theta_log)))
         gam = torch.exp(self.gamma_log)
         bx = gam * torch.complex(self.B_re[0], self.B_im[0])  # (N,) complex128
+        b0 = gam * torch.complex(self.B0_re, self.B0_im)
         c = torch.complex(self.C_re, self.C_im)  # (N, H)
         s = torch.zeros(self.nu_log.shape[0], dtype=torch.complex128)
         hs = []
         for t in range(x.shape[0]):
-            s = lam * s + bx * x[t]
+            s = lam * s + (bx * x[t] + b0)
             h = torch.relu((s @ c).real + x[t] * self.D[0] + self.b)
             hs.append(h)
         return torch.stack(hs)
@@ -168,7 +171,8 @@ def build(kind, hidden, gen):
         init = {"nu_log": uniform(math.log(0.001), math.log(0.1), hidden),  # |lam| in (0.90, 1)
                 "theta_log": uniform(-2.0, 1.8, hidden),
                 "gamma_log": normal(hidden), "B_re": normal(1, hidden),
-                "B_im": normal(1, hidden), "C_re": normal(hidden, hidden, std=wide),
+                "B_im": normal(1, hidden), "B0_re": normal(hidden), "B0_im": normal(hidden),
+                "C_re": normal(hidden, hidden, std=wide),
                 "C_im": normal(hidden, hidden, std=wide), "D": normal(1, hidden),
                 "b": normal(hidden)}
     init["head.weight"] = normal(1, hidden, std=wide)

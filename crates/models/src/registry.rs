@@ -164,6 +164,8 @@ const LRU_TORCH: &[TorchTensor] = &[
     tensor("lru.gamma_log", "gamma_log", TorchMap::Same),
     tensor("lru.B_re", "B_re", TorchMap::Same),
     tensor("lru.B_im", "B_im", TorchMap::Same),
+    tensor("lru.B0_re", "B0_re", TorchMap::Same),
+    tensor("lru.B0_im", "B0_im", TorchMap::Same),
     tensor("lru.C_re", "C_re", TorchMap::Same),
     tensor("lru.C_im", "C_im", TorchMap::Same),
     tensor("lru.D", "D", TorchMap::Same),
@@ -330,7 +332,7 @@ pub static KINDS: &[KindInfo] = &[
         build: |h, _, p, rng| recurrent(rnn::Lru::new(h), p, rng),
         zeros: |h, _, p| recurrent_zeros(rnn::Lru::new(h), p),
         from_json: |j, p| recurrent_json(j, p, rnn::Lru::new),
-        param_count: |h, _| 5 * h + 2 * h * h + 2 * h + h + 1,
+        param_count: |h, _| 7 * h + 2 * h * h + 2 * h + h + 1,
         train_macs: |h, l| 6 * l * h * h,
         torch: TorchLayout {
             modules: "lru = LRU(H) (tools/gateless_torch.py); head = nn.Linear(H, 1); \

@@ -16,13 +16,13 @@ use crate::recurrent::Recurrent;
 /// Block indices of an [`Lru`] cell.
 const NU: usize = 0;
 /// The number of blocks.
-const BLOCKS: usize = 9;
+const BLOCKS: usize = 11;
 
 /// A gate-less LRU network: the [`Lru`] cell and the sigmoid head.
 ///
 /// ```text
 /// λ   = exp(−exp(ν) + i·exp(θ))                 (N complex eigenvalues)
-/// x_t = λ ⊙ x_{t−1} + exp(γ_log) ⊙ (B_re + i·B_im) u_t,   x_{−1} = 0
+/// x_t = λ ⊙ x_{t−1} + exp(γ_log) ⊙ ((B_re + i·B_im) u_t + (B0_re + i·B0_im)),   x_{−1} = 0
 /// h_t = relu(Re(x_t C) + u_t D + b),   C = C_re + i·C_im
 /// y_t = sigmoid(h_t W_out + b_out)
 /// ```
@@ -43,8 +43,14 @@ pub type LruRnn = Recurrent<Lru>;
 /// `D ~ N(0, 1)`. This cell keeps all of that. It changes:
 ///
 /// - **The input is a scalar** (`H_in = 1`), so `B` is `N × 1` (stored as
-///   the rows `B_re`, `B_im` `[1, N]`), `D` is `[1, H]` (`u_t D` instead
-///   of `D ⊙ u_t`), and there is no encoder before the recurrence.
+///   the rows `B_re`, `B_im` `[1, N]`) and `D` is `[1, H]` (`u_t D` instead
+///   of `D ⊙ u_t`). The paper's LRU reads the output of a linear encoder
+///   with a bias, `B (W_e x + b_e)`; for a scalar `x` that is `x·B' + B
+///   b_e`, so the encoder is folded into `B` and a constant complex drive
+///   `B0 = B b_e` (`B0_re`, `B0_im`, drawn as `B` is). Without it the
+///   recurrence is driven by the inputs alone, which are all positive here,
+///   and no state can tell an even step from an odd one, which the
+///   alternating-sign label needs.
 /// - **One layer, and the readout is its nonlinearity.** The paper stacks
 ///   LRU layers with a position-wise MLP (or GLU), normalisation and skip
 ///   connections between them. Here one layer's readout is one ReLU layer,
@@ -57,8 +63,9 @@ pub type LruRnn = Recurrent<Lru>;
 /// step), so the gradient-flow diagnostic reports `‖∂E/∂x_t‖` for this
 /// cell, and the spectral norm is that of the recurrence, `max |λ|`.
 ///
-/// Parameters (JSON keys): `nu_log`, `theta_log`, `gamma_log` `[N]` and
-/// `B_re`, `B_im` `[1, N]` in [`ParamGroup::Recurrent`], the group of the
+/// Parameters (JSON keys): `nu_log`, `theta_log`, `gamma_log` `[N]`,
+/// `B_re`, `B_im` `[1, N]` and `B0_re`, `B0_im` `[N]` in
+/// [`ParamGroup::Recurrent`], the group of the
 /// paper's "RNN parameters" that train at a smaller rate (their appendix
 /// D: "a smaller learning rate for the RNN/SSM parameters A and B", and
 /// γ); `C_re`, `C_im` `[N, H]`, `D` `[1, H]`, `b` `[H]` in
@@ -98,7 +105,7 @@ impl Lru {
     /// The cell's block sizes, in layout order.
     fn lens(&self) -> [usize; BLOCKS] {
         let n = self.hidden;
-        [n, n, n, n, n, n * n, n * n, n, n]
+        [n, n, n, n, n, n, n, n * n, n * n, n, n]
     }
 }
 
@@ -107,17 +114,22 @@ impl Lru {
 /// gradients.
 #[derive(Debug, Clone)]
 pub struct LruTape<S> {
-    /// `Re λ`, `Im λ`, `γ = exp(γ_log)`, `γ B_re`, `γ B_im`, and for the
-    /// gradients `exp(ν_log)`, `exp(θ_log)`, `B_re`, `B_im` (each `N`).
+    /// `Re λ`, `Im λ`, `γ = exp(γ_log)`, `γ B_re`, `γ B_im`, `γ B0_re`,
+    /// `γ B0_im`, and for the gradients `exp(ν_log)`, `exp(θ_log)`, `B_re`,
+    /// `B_im`, `B0_re`, `B0_im` (each `N`).
     lam_re: Vec<S>,
     lam_im: Vec<S>,
     gamma: Vec<S>,
     bn_re: Vec<S>,
     bn_im: Vec<S>,
+    cn_re: Vec<S>,
+    cn_im: Vec<S>,
     e_nu: Vec<S>,
     e_theta: Vec<S>,
     b_re: Vec<S>,
     b_im: Vec<S>,
+    b0_re: Vec<S>,
+    b0_im: Vec<S>,
     /// `(L + 1) × N`: row 0 is `x_{−1} = 0`, row `t + 1` is `x_t`.
     x_re: Vec<S>,
     x_im: Vec<S>,
@@ -153,6 +165,8 @@ pub struct LruBatch<S> {
     lam_im: Vec<S>,
     bn_re: Vec<S>,
     bn_im: Vec<S>,
+    cn_re: Vec<S>,
+    cn_im: Vec<S>,
     /// `n × N`.
     x_re: ndarray::Array2<S>,
     x_im: ndarray::Array2<S>,
@@ -200,6 +214,8 @@ impl<S: Scalar> Cell<S> for Lru {
             ("gamma_log", vec![n], rec),
             ("B_re", vec![1, n], rec),
             ("B_im", vec![1, n], rec),
+            ("B0_re", vec![n], rec),
+            ("B0_im", vec![n], rec),
             ("C_re", vec![n, n], io),
             ("C_im", vec![n, n], io),
             ("D", vec![1, n], io),
@@ -210,9 +226,10 @@ impl<S: Scalar> Cell<S> for Lru {
     /// The ring (the paper's `init_lru_parameters`): `u1`, `u2 ~ U[0, 1)`
     /// (all `u1` first), `ν_log = log(−½ log(u1 (r_max² − r_min²) +
     /// r_min²))`, `θ_log = log(max_phase · u2)`, `γ_log = log √(1 −
-    /// |λ|²)`; then `B_re`, `B_im ~ N(0, 1)/√2`.
+    /// |λ|²)`; then `B_re`, `B_im`, `B0_re`, `B0_im ~ N(0, 1)/√2`.
     fn init_before_head<R: Rng + ?Sized>(&self, params: &mut [S], rng: &mut R) {
-        let [nu, theta, gamma, b_re, b_im, ..] = split_blocks_mut(params, self.lens());
+        let [nu, theta, gamma, b_re, b_im, b0_re, b0_im, ..] =
+            split_blocks_mut(params, self.lens());
         let (r2min, r2max) = (self.r_min * self.r_min, self.r_max * self.r_max);
         let u1: Vec<f64> = (0..self.hidden).map(|_| rng.random()).collect();
         let u2: Vec<f64> = (0..self.hidden).map(|_| rng.random()).collect();
@@ -228,6 +245,8 @@ impl<S: Scalar> Cell<S> for Lru {
         }
         fill_normal(b_re, std::f64::consts::FRAC_1_SQRT_2, rng);
         fill_normal(b_im, std::f64::consts::FRAC_1_SQRT_2, rng);
+        fill_normal(b0_re, std::f64::consts::FRAC_1_SQRT_2, rng);
+        fill_normal(b0_im, std::f64::consts::FRAC_1_SQRT_2, rng);
     }
 
     /// `C_re`, `C_im ~ N(0, 1)/√N`, `D ~ N(0, 1)`, `b = 0`.
@@ -263,10 +282,14 @@ impl<S: Scalar> Cell<S> for Lru {
             gamma: vec![z; n],
             bn_re: vec![z; n],
             bn_im: vec![z; n],
+            cn_re: vec![z; n],
+            cn_im: vec![z; n],
             e_nu: vec![z; n],
             e_theta: vec![z; n],
             b_re: vec![z; n],
             b_im: vec![z; n],
+            b0_re: vec![z; n],
+            b0_im: vec![z; n],
             x_re: vec![z; (len + 1) * n],
             x_im: vec![z; (len + 1) * n],
             neg: vec![z; n],
@@ -285,7 +308,8 @@ impl<S: Scalar> Cell<S> for Lru {
 
     /// `λ`, `γ` and `γ B` for the sequence, and `C` for the products.
     fn start_forward(&self, params: &[S], tape: &mut LruTape<S>) {
-        let [nu, theta, gamma, b_re, b_im, c_re, c_im, ..] = split_blocks(params, self.lens());
+        let [nu, theta, gamma, b_re, b_im, b0_re, b0_im, c_re, c_im, ..] =
+            split_blocks(params, self.lens());
         for i in 0..self.hidden {
             let (a, b) = lambda(nu[i].as_f64(), theta[i].as_f64());
             let g = gamma[i].as_f64().exp();
@@ -294,11 +318,15 @@ impl<S: Scalar> Cell<S> for Lru {
             tape.gamma[i] = S::from_f64(g);
             tape.bn_re[i] = S::from_f64(g) * b_re[i];
             tape.bn_im[i] = S::from_f64(g) * b_im[i];
+            tape.cn_re[i] = S::from_f64(g) * b0_re[i];
+            tape.cn_im[i] = S::from_f64(g) * b0_im[i];
             tape.e_nu[i] = S::from_f64(nu[i].as_f64().exp());
             tape.e_theta[i] = S::from_f64(theta[i].as_f64().exp());
         }
         tape.b_re.copy_from_slice(b_re);
         tape.b_im.copy_from_slice(b_im);
+        tape.b0_re.copy_from_slice(b0_re);
+        tape.b0_im.copy_from_slice(b0_im);
         let n = self.hidden;
         tape.x_re[..n].fill(S::zero());
         tape.x_im[..n].fill(S::zero());
@@ -332,6 +360,8 @@ impl<S: Scalar> Cell<S> for Lru {
             lam_im,
             bn_re,
             bn_im,
+            cn_re,
+            cn_im,
             x_re,
             x_im,
             neg,
@@ -341,11 +371,11 @@ impl<S: Scalar> Cell<S> for Lru {
         } = tape;
         let (prev_re, cur_re) = x_re[t * n..(t + 2) * n].split_at_mut(n);
         let (prev_im, cur_im) = x_im[t * n..(t + 2) * n].split_at_mut(n);
-        // x_t = λ x_{t−1} + γ B u_t, in complex arithmetic.
+        // x_t = λ x_{t−1} + γ (B u_t + B0), in complex arithmetic.
         for i in 0..n {
             let (pr, pi) = (prev_re[i], prev_im[i]);
-            cur_re[i] = lam_re[i] * pr - lam_im[i] * pi + bn_re[i] * x_t;
-            cur_im[i] = lam_im[i] * pr + lam_re[i] * pi + bn_im[i] * x_t;
+            cur_re[i] = lam_re[i] * pr - lam_im[i] * pi + (bn_re[i] * x_t + cn_re[i]);
+            cur_im[i] = lam_im[i] * pr + lam_re[i] * pi + (bn_im[i] * x_t + cn_im[i]);
             neg[i] = -cur_im[i];
         }
         // h = relu(b + u_t D + Re x_t C_re − Im x_t C_im).
@@ -422,6 +452,8 @@ impl<S: Scalar> Cell<S> for Lru {
             g_gamma,
             g_b_re,
             g_b_im,
+            g_b0_re,
+            g_b0_im,
             g_c_re,
             g_c_im,
             g_d,
@@ -436,9 +468,17 @@ impl<S: Scalar> Cell<S> for Lru {
         g_c_im.iter_mut().for_each(|v| *v = -*v);
         // λ: with g = ∂E/∂x_t and p = x_{t−1},
         // ∂E/∂Re λ = Σ_t g_re p_re + g_im p_im, ∂E/∂Im λ = Σ_t g_im p_re − g_re p_im;
-        // B: ∂E/∂B_re = γ Σ_t g_re u_t, ∂E/∂B_im = γ Σ_t g_im u_t.
+        // B: ∂E/∂B_re = γ Σ_t g_re u_t, ∂E/∂B_im = γ Σ_t g_im u_t;
+        // B0: ∂E/∂B0_re = γ Σ_t g_re, ∂E/∂B0_im = γ Σ_t g_im.
         // g_nu and g_theta hold ∂E/∂Re λ and ∂E/∂Im λ until the chain rule below.
-        for g in [&mut *g_nu, &mut *g_theta, &mut *g_b_re, &mut *g_b_im] {
+        for g in [
+            &mut *g_nu,
+            &mut *g_theta,
+            &mut *g_b_re,
+            &mut *g_b_im,
+            &mut *g_b0_re,
+            &mut *g_b0_im,
+        ] {
             g.fill(S::zero());
         }
         for (t, &u) in x.iter().enumerate() {
@@ -455,6 +495,8 @@ impl<S: Scalar> Cell<S> for Lru {
                 g_theta[i] += gi[i] * pr[i] - gr[i] * pi[i];
                 g_b_re[i] += gr[i] * u;
                 g_b_im[i] += gi[i] * u;
+                g_b0_re[i] += gr[i];
+                g_b0_im[i] += gi[i];
             }
         }
         for i in 0..n {
@@ -467,19 +509,25 @@ impl<S: Scalar> Cell<S> for Lru {
             let gamma = tape.gamma[i];
             g_b_re[i] = gamma * g_b_re[i];
             g_b_im[i] = gamma * g_b_im[i];
-            // γ = exp(γ_log): ∂E/∂γ_log = γ ∂E/∂γ = B_re ∂E/∂B_re + B_im ∂E/∂B_im.
-            g_gamma[i] = tape.b_re[i] * g_b_re[i] + tape.b_im[i] * g_b_im[i];
+            g_b0_re[i] = gamma * g_b0_re[i];
+            g_b0_im[i] = gamma * g_b0_im[i];
+            // γ = exp(γ_log): ∂E/∂γ_log = γ ∂E/∂γ
+            //   = B_re ∂E/∂B_re + B_im ∂E/∂B_im + B0_re ∂E/∂B0_re + B0_im ∂E/∂B0_im.
+            g_gamma[i] = (tape.b_re[i] * g_b_re[i] + tape.b_im[i] * g_b_im[i])
+                + (tape.b0_re[i] * g_b0_re[i] + tape.b0_im[i] * g_b0_im[i]);
         }
     }
 
     fn batch(&self, params: &[S], n: usize) -> LruBatch<S> {
-        let [nu, theta, gamma, b_re, b_im, ..] = split_blocks(params, self.lens());
+        let [nu, theta, gamma, b_re, b_im, b0_re, b0_im, ..] = split_blocks(params, self.lens());
         let h = self.hidden;
         let mut batch = LruBatch {
             lam_re: vec![S::zero(); h],
             lam_im: vec![S::zero(); h],
             bn_re: vec![S::zero(); h],
             bn_im: vec![S::zero(); h],
+            cn_re: vec![S::zero(); h],
+            cn_im: vec![S::zero(); h],
             x_re: ndarray::Array2::zeros((n, h)),
             x_im: ndarray::Array2::zeros((n, h)),
         };
@@ -490,6 +538,8 @@ impl<S: Scalar> Cell<S> for Lru {
             batch.lam_im[i] = S::from_f64(b);
             batch.bn_re[i] = g * b_re[i];
             batch.bn_im[i] = g * b_im[i];
+            batch.cn_re[i] = g * b0_re[i];
+            batch.cn_im[i] = g * b0_im[i];
         }
         batch
     }
@@ -510,6 +560,8 @@ impl<S: Scalar> Cell<S> for Lru {
             lam_im,
             bn_re,
             bn_im,
+            cn_re,
+            cn_im,
             x_re,
             x_im,
         } = batch;
@@ -520,8 +572,8 @@ impl<S: Scalar> Cell<S> for Lru {
         {
             for i in 0..n {
                 let (pr, pi) = (xr[i], xi[i]);
-                xr[i] = lam_re[i] * pr - lam_im[i] * pi + bn_re[i] * u;
-                xi[i] = lam_im[i] * pr + lam_re[i] * pi + bn_im[i] * u;
+                xr[i] = lam_re[i] * pr - lam_im[i] * pi + (bn_re[i] * u + cn_re[i]);
+                xi[i] = lam_im[i] * pr + lam_re[i] * pi + (bn_im[i] * u + cn_im[i]);
             }
         }
         for (mut row, &u) in h.axis_iter_mut(Axis(0)).zip(x_t) {
@@ -579,6 +631,8 @@ mod tests {
                 "gamma_log",
                 "B_re",
                 "B_im",
+                "B0_re",
+                "B0_im",
                 "C_re",
                 "C_im",
                 "D",
@@ -609,7 +663,7 @@ mod tests {
             s <= max_r + 1e-12 && s > max_r - 5e-3,
             "{s} vs max |λ| {max_r}"
         );
-        assert!(p.value(8).iter().all(|&v| v == 0.0));
+        assert!(p.value(10).iter().all(|&v| v == 0.0));
     }
 
     /// The gradient-flow diagnostic is the state's: after `loss_and_grad`
