@@ -40,7 +40,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a study (default: the article's, rnn and dnn at lengths 8, 16, 32 over 10 seeds)
-    Study(study_cmd::StudyArgs),
+    Study(Box<study_cmd::StudyArgs>),
     /// Gather the shards of a study (study --shard K/N) into its report
     Merge(merge::MergeArgs),
     /// Train one model and save it as a model file (JSON)
@@ -93,7 +93,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Study(args) => study_cmd::run(args),
+        Command::Study(args) => study_cmd::run(*args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Predict(args) => predict::run(args),

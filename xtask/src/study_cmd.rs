@@ -19,6 +19,10 @@ default) and studies/long.toml, and --config reads any study file (docs/SPEC.md 
 keys; studies/article.toml shows every default). Flags override the file's values; \
 --print-config prints the resolved study without running it. The report folder keeps the \
 resolved study as study.toml, and `--config reports/NAME/study.toml` replays it exactly.\n\n\
+--until-ci W adds seeds to each cell until its 95% interval is at most ±W (up to --max-seeds); \
+--search breaking-length searches each variant's breaking length from the one length given, \
+doubling and then bisecting (docs/SPEC.md §3, \"Adaptive studies\"). Both are decided from the \
+finished runs, so an interrupted study resumes where it stopped.\n\n\
 Reports go to reports/<NAME>/: study.json, runs/*.json (one per run, written as it finishes), \
 SUMMARY.md and SVG plots. --save-models also keeps each run's trained model as a model file, \
 runs/<run>.model.json, which `cargo xtask eval --load`, `predict` and `export` read.\n\n\
@@ -31,14 +35,18 @@ cargo xtask study --preset long\n  \
 cargo xtask study --config studies/long.toml --seeds 1 --lengths 8,32 --iters 2000\n  \
 cargo xtask study --models gru --lengths 32 --seeds 3 --lr-io 0.1,0.3 --lr-rec 0.01,0.1 --out search\n  \
 cargo xtask study --models rnn --lengths 8,64 --seeds 3 --clip 1 --out clip\n  \
+cargo xtask study --until-ci 0.03 --out article-ci\n  \
+cargo xtask study --models rnn,lru --optimizer adam --lr-io 0.003 --lr-rec 0.003 --clip 1 \
+--search breaking-length --max-length 256 --out breaking\n  \
 cargo xtask study --quick --save-models --out quick"
 )]
 pub struct StudyArgs {
     /// A study file (TOML); see studies/*.toml
     #[arg(long, value_name = "FILE", conflicts_with = "preset")]
     config: Option<std::path::PathBuf>,
-    /// A shipped study: `article` (the default) or `long` (lengths up to 256, the fixes the
-    /// article names, 5 seeds)
+    /// A shipped study: `article` (the default), `long` (lengths up to 256, the fixes the
+    /// article names, 5 seeds) or `gateless` (each gate-less cell's breaking length, searched up
+    /// to L = 1,024)
     #[arg(long, value_name = "NAME", value_parser = study::PRESETS.iter().map(|p| p.0).collect::<Vec<_>>())]
     preset: Option<String>,
     /// Models to train, comma-separated [default: the study's]
@@ -127,6 +135,30 @@ pub struct StudyArgs {
     /// runs/ and `cargo xtask merge` gathers the shards
     #[arg(long, value_name = "K/N", conflicts_with_all = ["resume", "print_config", "overwrite"])]
     shard: Option<study::Shard>,
+    /// Add seeds to every cell (variant × length) until the 95% t-interval of its mean held-out
+    /// accuracy is at most ±W, or it has --max-seeds; in a search, also while a probe's interval
+    /// straddles the threshold [default: the study's; none: the seeds given]
+    #[arg(long, value_name = "W", conflicts_with = "shard")]
+    until_ci: Option<f64>,
+    /// The most seeds a cell gets when seeds are added [default: the study's, or 100 with
+    /// --until-ci]
+    #[arg(long, value_name = "N")]
+    max_seeds: Option<usize>,
+    /// Search each variant's breaking length instead of training the lengths given: start at the
+    /// (one) length, double while the mean held-out accuracy holds at --threshold, then bisect
+    /// between the last pass and the first fail to --resolution, up to --max-length
+    #[arg(long, value_name = "KIND", value_parser = ["breaking-length"], conflicts_with = "shard")]
+    search: Option<String>,
+    /// The search's pass line for the mean held-out accuracy [default: the study's, 0.90]
+    #[arg(long, value_name = "ACC")]
+    threshold: Option<f64>,
+    /// Stop bisecting when pass and fail are this fraction of the length apart [default: the
+    /// study's, 0.10]
+    #[arg(long, value_name = "FRACTION")]
+    resolution: Option<f64>,
+    /// The search's longest length [default: the study's, 1024]
+    #[arg(long, value_name = "L")]
+    max_length: Option<usize>,
     /// Keep every run's trained model: runs/<run>.model.json beside runs/<run>.json, a model
     /// file that `cargo xtask eval --load` reproduces the run's metrics from (a diverged run has
     /// none). Finished runs without one are trained again (to the same bits) to write it
@@ -158,11 +190,14 @@ impl StudyArgs {
         if self.quick {
             s.name = format!("{}-quick", s.name);
             s.seeds = vec![0, 1];
+            s.max_seeds = s.max_seeds.map(|m| m.min(4));
             s.schedule.iters = 1_000;
             s.schedule.eval_every = 250;
             s.heldout = 256;
-            if s.lengths.iter().any(|&l| l > 32) {
-                s.lengths = vec![8, 64];
+            match &mut s.search {
+                Some(search) => search.max_length = search.max_length.min(64),
+                None if s.lengths.iter().any(|&l| l > 32) => s.lengths = vec![8, 64],
+                None => {}
             }
         }
         if self.models.is_some()
@@ -219,6 +254,48 @@ impl StudyArgs {
         if let Some(h) = self.heldout_seed {
             s.heldout_seed = h;
         }
+        if let Some(w) = self.until_ci {
+            s.until_ci = Some(w);
+        }
+        if let Some(m) = self.max_seeds {
+            s.max_seeds = Some(m);
+        }
+        if self.search.is_some() && s.search.is_none() {
+            s.search = Some(study::Search::breaking_length());
+            // The search starts at the study's shortest length unless
+            // --lengths gives one.
+            if self.lengths.is_none()
+                && let Some(&l) = s.lengths.iter().min()
+            {
+                s.lengths = vec![l];
+            }
+        }
+        let tuning = [
+            ("--threshold", self.threshold.is_some()),
+            ("--resolution", self.resolution.is_some()),
+            ("--max-length", self.max_length.is_some()),
+        ];
+        match &mut s.search {
+            Some(search) => {
+                if let Some(t) = self.threshold {
+                    search.threshold = t;
+                }
+                if let Some(r) = self.resolution {
+                    search.resolution = r;
+                }
+                if let Some(l) = self.max_length {
+                    search.max_length = l;
+                }
+            }
+            None => {
+                if let Some((flag, _)) = tuning.iter().find(|(_, given)| *given) {
+                    anyhow::bail!(
+                        "{flag} sets the breaking-length search, which this study does not run: \
+                         add --search breaking-length"
+                    );
+                }
+            }
+        }
         s.check()?;
         Ok(s)
     }
@@ -255,12 +332,17 @@ pub fn run(args: StudyArgs) -> Result<()> {
     );
     let progress = |n: u64| bar.inc(n);
     let notice = |line: &str| bar.suspend(|| eprintln!("note: {line}"));
+    let planned = |iters: u64, line: &str| {
+        bar.inc_length(iters);
+        bar.suspend(|| eprintln!("note: {line}"));
+    };
     let options = RunOptions {
         threads,
         resume: args.resume,
         overwrite: args.overwrite,
         mismatched: args.mismatched,
         progress: &progress,
+        planned: &planned,
         notice: &notice,
         provenance: Some(cli::provenance()),
         stop: Some(cli::stop_flag()),

@@ -187,6 +187,7 @@ impl<S: Scalar> SequenceModel for Mlp<S> {
 
     fn forward(&mut self, x: &[f64]) -> Result<&[f64]> {
         check_sequence(x, None, self.fixed_length())?;
+        let _flushed = nncore::subnormal::flush_for::<S>();
         self.run_forward(x);
         Ok(&self.y_f64)
     }
@@ -197,6 +198,7 @@ impl<S: Scalar> SequenceModel for Mlp<S> {
 
     fn loss_and_grad(&mut self, x: &[f64], labels: &[f64]) -> Result<f64> {
         check_sequence(x, Some(labels), self.fixed_length())?;
+        let _flushed = nncore::subnormal::flush_for::<S>();
         self.run_forward(x);
         for (d, &v) in self.labels.iter_mut().zip(labels) {
             *d = S::from_f64(v);
@@ -232,6 +234,7 @@ impl<S: Scalar> SequenceModel for Mlp<S> {
 
     fn predict_batch(&self, xs: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
         check_batch(xs, self.fixed_length())?;
+        let _flushed = nncore::subnormal::flush_for::<S>();
         let n = xs.nrows();
         let MlpConfig {
             length: l,

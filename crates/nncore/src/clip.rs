@@ -92,7 +92,10 @@ impl ClipNorm {
     /// precision.
     pub fn apply_params(&self, params: &mut ParamSet) -> ClipOutcome {
         match params.precision() {
-            Precision::F32 => self.apply(params.grads_mut_as::<f32>()),
+            Precision::F32 => {
+                let _flushed = crate::subnormal::flush_subnormals(Precision::F32);
+                self.apply(params.grads_mut_as::<f32>())
+            }
             Precision::F64 => self.apply(params.grads_mut_as::<f64>()),
         }
     }

@@ -61,6 +61,7 @@ pub mod nullable;
 pub mod optim;
 pub mod params;
 pub mod scalar;
+pub mod subnormal;
 pub mod text;
 pub mod train;
 

@@ -182,7 +182,10 @@ impl Sgd {
 impl Optimizer for Sgd {
     fn step(&mut self, params: &mut ParamSet) {
         match params.precision() {
-            Precision::F32 => self.step_as::<f32>(params),
+            Precision::F32 => {
+                let _flushed = crate::subnormal::flush_subnormals(Precision::F32);
+                self.step_as::<f32>(params)
+            }
             Precision::F64 => self.step_as::<f64>(params),
         }
     }
@@ -308,7 +311,10 @@ impl Optimizer for Adam {
         }
         self.t = self.t.saturating_add(1);
         match params.precision() {
-            Precision::F32 => self.step_as::<f32>(params),
+            Precision::F32 => {
+                let _flushed = crate::subnormal::flush_subnormals(Precision::F32);
+                self.step_as::<f32>(params)
+            }
             Precision::F64 => self.step_as::<f64>(params),
         }
     }

@@ -1581,6 +1581,12 @@ fn lengths(report: &StudyReport) -> Vec<usize> {
             out.push(l);
         }
     }
+    // A search's probed lengths, in order after the study's.
+    for l in report.lengths() {
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
     out
 }
 
@@ -1902,6 +1908,7 @@ mod tests {
             provenance: None,
             mixed_provenance: Vec::new(),
             missing: Vec::new(),
+            search: Vec::new(),
             timing: Timing {
                 total_wall_s: 1.0,
                 train_s: 1.0,

@@ -8,16 +8,25 @@
 //!
 //! Beyond the article, the same trait is implemented by:
 //! - the IRNN ([`Elman::irnn`]): ReLU hidden units and the recurrent
-//!   matrix initialised to the identity (Le, Jaitly & Hinton 2015);
+//!   matrix initialised to the identity, with the article's other weights;
+//!   and Le, Jaitly & Hinton's own initialisation of it ([`Elman::irnn_le`]);
+//! - the tanh RNN with an orthogonal recurrent matrix
+//!   ([`Elman::orthogonal`], Saxe et al. 2014);
+//! - [`IndRnn`]: Li et al.'s two-layer IndRNN, diagonal recurrence with its
+//!   weights bounded by `2^(1/T)` ([`Cell::constrain`]);
+//! - [`Lru`]: Orvieto et al.'s Linear Recurrent Unit, a diagonal complex
+//!   linear recurrence with a ReLU readout;
 //! - [`Gru`] and [`Lstm`]: gated cells with the equations of PyTorch's
 //!   `nn.GRU` / `nn.LSTM` (gate blocks r, z, n and i, f, g, o; LSTM forget
 //!   bias 1), with the same sigmoid output per step, so their gradients can be
-//!   checked against PyTorch (`tools/crosscheck_torch.py`).
+//!   checked against PyTorch (`tools/crosscheck_torch.py`; the gate-less
+//!   cells against PyTorch autograd, `tools/gateless_torch.py`).
 //!
 //! All of them are one generic model, [`Recurrent<C>`](Recurrent), around a
 //! [`Cell`]: the model owns the buffers, the time loop, BPTT, the sigmoid
 //! head, the loss, `‖∂E/∂h_t‖` and batched prediction; the cell
-//! ([`Elman`], [`GruCell`], [`LstmCell`]) only its step maths.
+//! ([`Elman`], [`IndRnn`], [`Lru`], [`GruCell`], [`LstmCell`]) only its step
+//! maths.
 //!
 //! ```
 //! use nncore::{Sgd, Trainer, SequenceModel};

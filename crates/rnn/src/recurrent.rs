@@ -6,6 +6,7 @@ use rand::Rng;
 use nncore::activation::sigmoid;
 use nncore::linalg::{axpy, dot};
 use nncore::model::{check_batch, check_sequence};
+use nncore::subnormal::flush_for;
 use nncore::{Error, ParamGroup, ParamSet, Result, Scalar, SequenceModel};
 
 use crate::cell::Cell;
@@ -251,6 +252,7 @@ impl<C: Cell<S>, S: Scalar> SequenceModel for Recurrent<C, S> {
 
     fn forward(&mut self, x: &[f64]) -> Result<&[f64]> {
         check_sequence(x, None, None)?;
+        let _flushed = flush_for::<S>();
         self.run_forward(x);
         Ok(&self.ys_f64[..x.len()])
     }
@@ -261,6 +263,7 @@ impl<C: Cell<S>, S: Scalar> SequenceModel for Recurrent<C, S> {
 
     fn loss_and_grad(&mut self, x: &[f64], labels: &[f64]) -> Result<f64> {
         check_sequence(x, Some(labels), None)?;
+        let _flushed = flush_for::<S>();
         self.run_forward(x);
         let (l, h) = (x.len(), self.hidden());
         for (d, &v) in self.labels.iter_mut().zip(labels) {
@@ -303,6 +306,7 @@ impl<C: Cell<S>, S: Scalar> SequenceModel for Recurrent<C, S> {
 
     fn predict_batch(&self, xs: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
         check_batch(xs, None)?;
+        let _flushed = flush_for::<S>();
         let (n, l) = xs.dim();
         let h = self.hidden();
         let (cell_params, head) = self.params.values_as::<S>().split_at(self.cell_len);

@@ -186,15 +186,114 @@ pub struct Study {
     pub heldout_seed: u64,
     /// Training-pool size (50,000, the article's).
     pub pool_size: usize,
+    /// Add seeds to a cell (variant and length) until the 95% t-interval
+    /// of its mean held-out accuracy is at most this wide on either side,
+    /// or it has [`Study::max_seeds`] ([`crate::adaptive`]); `None`: the
+    /// seeds given, no more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_ci: Option<f64>,
+    /// The most seeds a cell gets when seeds are added ([`Study::until_ci`],
+    /// and a search's undecided probes) [default 100 with `until_ci`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_seeds: Option<usize>,
     /// Every (model, hidden, optimiser, rates, clipping) trained.
     #[serde(rename = "variant")]
     pub variants: Vec<Variant>,
+    /// A search over lengths instead of the lengths given: the first of
+    /// `lengths` is where it starts ([`Search`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<Search>,
+}
+
+/// The most seeds a cell gets with `until_ci` unless `max_seeds` says.
+pub const DEFAULT_MAX_SEEDS: usize = 100;
+
+/// The breaking-length search ([`crate::adaptive`]): for each variant,
+/// start at the study's first length and double it while the mean held-out
+/// accuracy over the seeds stays at or above `threshold`, then bisect
+/// between the last pass and the first fail until they are within
+/// `resolution` of the passing length, or stop at `max_length`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Search {
+    /// What is searched: `breaking-length`, the only search.
+    pub kind: SearchKind,
+    /// The pass line for the mean held-out accuracy [default 0.90].
+    #[serde(default = "Search::default_threshold")]
+    pub threshold: f64,
+    /// Stop bisecting when the fail and the pass are at most this fraction
+    /// of the passing length apart [default 0.10].
+    #[serde(default = "Search::default_resolution")]
+    pub resolution: f64,
+    /// The longest length probed [default 1,024].
+    #[serde(default = "Search::default_max_length")]
+    pub max_length: usize,
+}
+
+/// The kinds of search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SearchKind {
+    /// Each variant's breaking length.
+    BreakingLength,
+}
+
+impl Search {
+    /// A breaking-length search with the defaults: threshold 0.90,
+    /// resolution 10%, up to L = 1,024.
+    pub fn breaking_length() -> Self {
+        Self {
+            kind: SearchKind::BreakingLength,
+            threshold: Self::default_threshold(),
+            resolution: Self::default_resolution(),
+            max_length: Self::default_max_length(),
+        }
+    }
+
+    fn default_threshold() -> f64 {
+        0.90
+    }
+
+    fn default_resolution() -> f64 {
+        0.10
+    }
+
+    fn default_max_length() -> usize {
+        1024
+    }
+
+    /// Checks the values; the error names the key.
+    pub fn check(&self, start: usize) -> Result<()> {
+        if !(self.threshold > 0.0 && self.threshold < 1.0) {
+            return Err(Error::invalid(
+                "search threshold",
+                self.threshold,
+                "use a held-out accuracy between 0 and 1, e.g. 0.9",
+            ));
+        }
+        if !(self.resolution > 0.0 && self.resolution <= 1.0) {
+            return Err(Error::invalid(
+                "search resolution",
+                self.resolution,
+                "use a fraction of the length in (0, 1], e.g. 0.1",
+            ));
+        }
+        if self.max_length < start || self.max_length > MAX_LENGTH {
+            return Err(Error::invalid(
+                "search max_length",
+                self.max_length,
+                format!("use {start} (the first length) ..= {MAX_LENGTH}"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The shipped study files, by preset name: `studies/<name>.toml`.
 pub const PRESETS: &[(&str, &str)] = &[
     ("article", include_str!("../../../studies/article.toml")),
     ("long", include_str!("../../../studies/long.toml")),
+    ("gateless", include_str!("../../../studies/gateless.toml")),
 ];
 
 impl Study {
@@ -325,6 +424,34 @@ impl Study {
             ));
         }
         check_seeds(&self.seeds)?;
+        if let Some(w) = self.until_ci
+            && !(w > 0.0 && w < 1.0)
+        {
+            return Err(Error::invalid(
+                "until_ci",
+                w,
+                "give the largest 95% half-width wanted, in accuracy (0, 1), e.g. 0.03",
+            ));
+        }
+        if let Some(m) = self.max_seeds
+            && (m < self.seeds.len() || m > MAX_SEEDS)
+        {
+            return Err(Error::invalid(
+                "max_seeds",
+                m,
+                format!("use {} (the seeds given) ..= {MAX_SEEDS}", self.seeds.len()),
+            ));
+        }
+        if let Some(search) = &self.search {
+            search.check(self.lengths[0])?;
+            if self.lengths.len() > 1 {
+                return Err(Error::invalid(
+                    "lengths",
+                    format!("{:?}", self.lengths),
+                    "a search starts at one length: give one, e.g. lengths = [8]",
+                ));
+            }
+        }
         self.schedule.check()?;
         if self.heldout == 0 || self.heldout > MAX_HELDOUT {
             return Err(Error::invalid(
@@ -539,8 +666,34 @@ pub struct StudyFile {
     /// The precision of every variant that does not give its own [default
     /// f64].
     pub precision: Option<Precision>,
+    /// Add seeds until every cell's 95% half-width is at most this
+    /// [default: no seeds added].
+    pub until_ci: Option<f64>,
+    /// The most seeds a cell gets [default 100 with `until_ci`].
+    pub max_seeds: Option<usize>,
+    /// `"breaking-length"`, or a table `{ kind = "breaking-length",
+    /// threshold, resolution, max_length }` [default: no search, the
+    /// lengths given].
+    pub search: Option<SearchDef>,
+    /// The search's pass line [default 0.90].
+    pub threshold: Option<f64>,
+    /// The search's resolution, a fraction of the length [default 0.10].
+    pub resolution: Option<f64>,
+    /// The search's longest length [default 1,024].
+    pub max_length: Option<usize>,
     /// The variants [default: rnn and dnn with the article's settings].
     pub variant: Option<Vec<VariantDef>>,
+}
+
+/// A search as a study file gives it: its name, or the whole table (as
+/// `study.toml` writes it).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum SearchDef {
+    /// `search = "breaking-length"`.
+    Kind(SearchKind),
+    /// `[search]` with its keys.
+    Table(Search),
 }
 
 impl StudyFile {
@@ -578,6 +731,9 @@ impl StudyFile {
             heldout: self.heldout.unwrap_or(2_000),
             heldout_seed: self.heldout_seed.unwrap_or(seqdata::DEFAULT_HELDOUT_SEED),
             pool_size: self.pool_size.unwrap_or(seqdata::POOL_SIZE),
+            until_ci: self.until_ci,
+            max_seeds: self.max_seeds,
+            search: self.search()?,
             variants: match &self.variant {
                 Some(v) => v.iter().map(|d| d.resolve(precision)).collect(),
                 None => ["rnn", "dnn"]
@@ -591,6 +747,39 @@ impl StudyFile {
         };
         study.check()?;
         Ok(study)
+    }
+}
+
+impl StudyFile {
+    /// The search: the named one with the file's `threshold`,
+    /// `resolution` and `max_length`, or the table.
+    fn search(&self) -> Result<Option<Search>> {
+        let loose =
+            self.threshold.is_some() || self.resolution.is_some() || self.max_length.is_some();
+        match &self.search {
+            None if loose => Err(Error::invalid(
+                "threshold, resolution, max_length",
+                "given",
+                "they set a search: add search = \"breaking-length\"",
+            )),
+            None => Ok(None),
+            Some(SearchDef::Table(t)) if loose => Err(Error::invalid(
+                "search",
+                format!("{t:?}"),
+                "give threshold, resolution and max_length in the [search] table or beside \
+                 search = \"breaking-length\", not both",
+            )),
+            Some(SearchDef::Table(t)) => Ok(Some(*t)),
+            Some(SearchDef::Kind(kind)) => {
+                let d = Search::breaking_length();
+                Ok(Some(Search {
+                    kind: *kind,
+                    threshold: self.threshold.unwrap_or(d.threshold),
+                    resolution: self.resolution.unwrap_or(d.resolution),
+                    max_length: self.max_length.unwrap_or(d.max_length),
+                }))
+            }
+        }
     }
 }
 

@@ -618,7 +618,10 @@ impl ReportDir {
             .collect();
         for path in list(&self.runs()).unwrap_or_default() {
             let name = path.file_name().unwrap_or_default().to_string_lossy();
-            if path.extension().is_some_and(|e| e == "json") && !names.contains(name.as_ref()) {
+            let ours = names.contains(name.as_ref())
+                || (crate::adaptive::is_adaptive(study)
+                    && crate::adaptive::owns_file_name(study, &name));
+            if path.extension().is_some_and(|e| e == "json") && !ours {
                 skipped.push(Skipped {
                     path,
                     reason: "no run of this study has this name; left as it is".into(),

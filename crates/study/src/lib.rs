@@ -41,6 +41,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod adaptive;
 mod config;
 mod folder;
 mod plan;
@@ -51,16 +52,18 @@ pub mod summary;
 pub mod tables;
 
 pub use config::{
-    DEFAULT_HIDDEN, MAX_HELDOUT, MAX_HIDDEN, MAX_LENGTH, MAX_SEEDS, MAX_VARIANTS, PRESETS,
-    SeedsDef, Study, StudyFile, Variant, VariantDef, differences, parse_seeds,
+    DEFAULT_HIDDEN, DEFAULT_MAX_SEEDS, MAX_HELDOUT, MAX_HIDDEN, MAX_LENGTH, MAX_SEEDS,
+    MAX_VARIANTS, PRESETS, Search, SearchDef, SearchKind, SeedsDef, Study, StudyFile, Variant,
+    VariantDef, differences, parse_seeds,
 };
 pub use folder::{
     LOCK_FILE, LockGuard, LockMode, Mismatched, OUTPUTS_FILE, ReportDir, STUDY_FILE, Skipped,
 };
 pub use plan::Job;
 pub use report::{
-    ARITHMETIC_VERSION, RunInputs, RunReport, SCHEMA, StudyReport, SummaryRow, Timing,
-    ci95_half_width, mean_std, run_file_name, summarise, t975,
+    ARITHMETIC_VERSION, ARITHMETIC_VERSION_F32, RunInputs, RunReport, SCHEMA, StudyReport,
+    SummaryRow, Timing, arithmetic_version, ci95_half_width, mean_std, run_file_name, summarise,
+    t975,
 };
 pub use run::{RunOptions, model_file, run, run_report, run_shard, train_job};
 pub use shard::{Shard, build_id, merge};

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::{Study, Variant};
-use crate::report::{ARITHMETIC_VERSION, RunInputs};
+use crate::report::{RunInputs, arithmetic_version};
 
 /// One run of a study.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -34,7 +34,7 @@ impl Job {
             heldout: study.heldout,
             heldout_seed: study.heldout_seed,
             pool_size: study.pool_size,
-            arithmetic: ARITHMETIC_VERSION,
+            arithmetic: arithmetic_version(self.variant.precision),
         }
     }
 

@@ -91,7 +91,8 @@ pub struct RunInputs {
     pub heldout_seed: u64,
     /// Training-pool size.
     pub pool_size: usize,
-    /// [`ARITHMETIC_VERSION`] of the code that trained it.
+    /// [`arithmetic_version`] of the code that trained it, for its
+    /// precision.
     pub arithmetic: u32,
 }
 
@@ -99,6 +100,19 @@ pub struct RunInputs {
 /// alters any run's numbers (the golden check fails on such a change), so
 /// that a resume or a merge never mixes runs of two versions.
 pub const ARITHMETIC_VERSION: u32 = 1;
+
+/// The version of the `f32` training arithmetic, raised apart from
+/// [`ARITHMETIC_VERSION`] when only `f32` runs change: 2 since `f32` models
+/// flush subnormals to zero ([`nncore::subnormal`]).
+pub const ARITHMETIC_VERSION_F32: u32 = 2;
+
+/// The arithmetic version of runs in `precision`.
+pub fn arithmetic_version(precision: nncore::Precision) -> u32 {
+    match precision {
+        nncore::Precision::F64 => ARITHMETIC_VERSION,
+        nncore::Precision::F32 => ARITHMETIC_VERSION_F32,
+    }
+}
 
 impl RunReport {
     /// Why this run file cannot stand for `job` of `study` trained by
@@ -324,8 +338,26 @@ pub struct StudyReport {
     /// a whole study.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<String>,
+    /// A breaking-length search's result, one per variant (empty without
+    /// a search).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub search: Vec<crate::adaptive::BreakingLength>,
     /// Timing (machine-dependent; everything else is reproducible).
     pub timing: Timing,
+}
+
+impl StudyReport {
+    /// The lengths the report has results at, ascending: the study's, and
+    /// for an adaptive study every length it probed.
+    pub fn lengths(&self) -> Vec<usize> {
+        let mut out: Vec<usize> = self.summary.iter().map(|r| r.length).collect();
+        if !crate::adaptive::is_adaptive(&self.config) {
+            out.extend(&self.config.lengths);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
 }
 
 /// Mean and sample standard deviation.

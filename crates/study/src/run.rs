@@ -35,6 +35,10 @@ pub struct RunOptions<'a> {
     /// Told the iterations done by every run, as they are done (a progress
     /// bar); called from the worker threads.
     pub progress: &'a (dyn Fn(u64) + Sync),
+    /// Told the iterations of the runs an adaptive study adds after its
+    /// first round ([`crate::adaptive`]), before they start, with a line
+    /// saying what they are for (the progress bar grows).
+    pub planned: &'a (dyn Fn(u64, &str) + Sync),
     /// Told, one line each, what the folder held that was not kept (run
     /// files retrained and why, an old study replaced).
     pub notice: &'a (dyn Fn(&str) + Sync),
@@ -62,6 +66,7 @@ impl Default for RunOptions<'_> {
             overwrite: false,
             mismatched: Mismatched::default(),
             progress: &|_| {},
+            planned: &|_, _| {},
             notice: &|_| {},
             provenance: None,
             stop: None,
@@ -223,8 +228,12 @@ pub fn run(study: &Study, dir: &ReportDir, options: &RunOptions<'_>) -> Result<S
         ));
     }
     let started = Instant::now();
-    let heldout = heldout_sets(study)?;
-    let runs = execute(study, &study.jobs(), &heldout, dir, options, None)?;
+    let mut heldout = heldout_sets(study)?;
+    let runs = if crate::adaptive::is_adaptive(study) {
+        run_adaptive(study, &mut heldout, dir, options)?
+    } else {
+        execute(study, &study.jobs(), &heldout, dir, options, None)?
+    };
     let mut report = gather_runs(
         study,
         runs,
@@ -236,6 +245,48 @@ pub fn run(study: &Study, dir: &ReportDir, options: &RunOptions<'_>) -> Result<S
     report.timing.total_wall_s = started.elapsed().as_secs_f64();
     dir.write_report(&report)?;
     Ok(report)
+}
+
+/// Trains an adaptive study round by round ([`crate::adaptive::next_jobs`]
+/// on the runs so far) until no run comes next; returns every run.
+fn run_adaptive(
+    study: &Study,
+    heldout: &mut BTreeMap<usize, Arc<Dataset>>,
+    dir: &ReportDir,
+    options: &RunOptions<'_>,
+) -> Result<Vec<RunReport>> {
+    let mut runs: Vec<RunReport> = Vec::new();
+    for round in 1.. {
+        let jobs = crate::adaptive::next_jobs(study, &runs);
+        if jobs.is_empty() {
+            break;
+        }
+        for job in &jobs {
+            if let std::collections::btree_map::Entry::Vacant(e) = heldout.entry(job.length) {
+                let task = AlternatingSign::new(job.length)?;
+                e.insert(Arc::new(task.heldout(study.heldout, study.heldout_seed)?));
+            }
+        }
+        if round > 1 {
+            let mut cells: Vec<String> = Vec::new();
+            for j in &jobs {
+                let cell = format!("{} L={}", j.variant.label(), j.length);
+                if !cells.contains(&cell) {
+                    cells.push(cell);
+                }
+            }
+            (options.planned)(
+                (jobs.len() * study.schedule.iters) as u64,
+                &format!(
+                    "round {round}: {} more runs ({})",
+                    jobs.len(),
+                    seqdata::io::abbreviate(&cells.join(", "), 200)
+                ),
+            );
+        }
+        runs.extend(execute(study, &jobs, heldout, dir, options, None)?);
+    }
+    Ok(runs)
 }
 
 /// Runs shard `shard` of `study` into `dir` (its own folder or one the
@@ -250,6 +301,7 @@ pub fn run_shard(
 ) -> Result<Vec<RunReport>> {
     study.check()?;
     check_threads(options.threads)?;
+    refuse_adaptive(study, "shard")?;
     let _guard = dir.lock(LockMode::Shared)?;
     dir.prepare_shard(study, options.provenance)?;
     let heldout = heldout_sets(study)?;
@@ -261,6 +313,20 @@ pub fn run_shard(
         options,
         Some(shard),
     )
+}
+
+/// An adaptive study's runs follow from its results, so it cannot be
+/// split into shards planned beforehand.
+pub(crate) fn refuse_adaptive(study: &Study, what: &str) -> Result<()> {
+    if crate::adaptive::is_adaptive(study) {
+        return Err(Error::invalid(
+            what,
+            format!("study `{}`", study.name),
+            "it adds seeds (until_ci) or searches lengths (search), so its runs follow from its \
+             results: run it in one process, without --shard",
+        ));
+    }
+    Ok(())
 }
 
 fn check_threads(threads: usize) -> Result<()> {
@@ -441,18 +507,31 @@ pub(crate) fn gather_runs(
     missing: &[String],
     provenance: Option<&provenance::Provenance>,
 ) -> StudyReport {
-    let jobs = study.jobs();
-    let rank = |r: &RunReport| {
-        jobs.iter()
-            .position(|j| j.variant == r.settings && j.length == r.length && j.seed == r.seed)
-    };
-    runs.sort_by_key(|r| rank(r));
+    let adaptive = crate::adaptive::is_adaptive(study);
+    let jobs = if adaptive { Vec::new() } else { study.jobs() };
+    let variant_rank = |r: &RunReport| study.variants.iter().position(|v| *v == r.settings);
+    if adaptive {
+        runs.sort_by_key(|r| (variant_rank(r), r.length, r.seed));
+    } else {
+        let rank = |r: &RunReport| {
+            jobs.iter()
+                .position(|j| j.variant == r.settings && j.length == r.length && j.seed == r.seed)
+        };
+        runs.sort_by_key(|r| rank(r));
+    }
     for r in &mut runs {
         r.shard = None;
     }
+    // A search's lengths are the ones it probed.
+    let mut lengths = study.lengths.clone();
+    if adaptive {
+        lengths.extend(runs.iter().map(|r| r.length));
+        lengths.sort_unstable();
+        lengths.dedup();
+    }
     let mut rows = Vec::new();
     for variant in &study.variants {
-        for &length in &study.lengths {
+        for &length in &lengths {
             let rs: Vec<&RunReport> = runs
                 .iter()
                 .filter(|r| r.settings == *variant && r.length == length)
@@ -460,10 +539,17 @@ pub(crate) fn gather_runs(
             if rs.is_empty() {
                 continue;
             }
-            let majority = nncore::majority_per_position(heldout[&length].labels());
+            let majority = match heldout.get(&length) {
+                Some(d) => nncore::majority_per_position(d.labels()),
+                None => AlternatingSign::new(length)
+                    .and_then(|t| t.heldout(study.heldout, study.heldout_seed))
+                    .map(|d| nncore::majority_per_position(d.labels()))
+                    .unwrap_or_default(),
+            };
             rows.push(summarise(variant, length, &rs, majority));
         }
     }
+    let search = crate::adaptive::breaking_lengths(study, &runs);
     let verdict = summary::verdict(study, &rows);
     let mixed_provenance = mixed(&runs, provenance);
     let timing = Timing {
@@ -481,6 +567,7 @@ pub(crate) fn gather_runs(
         provenance: provenance.cloned(),
         mixed_provenance,
         missing: missing.to_vec(),
+        search,
         timing,
     }
 }

@@ -179,6 +179,7 @@ pub fn merge(
         }
     }
     let study = read_study(first)?;
+    crate::run::refuse_adaptive(&study, "merge")?;
     for d in &dirs[1..] {
         let other = read_study(d)?;
         if other != study {

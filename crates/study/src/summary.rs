@@ -403,9 +403,16 @@ pub fn text_report(report: &StudyReport) -> String {
 /// `SUMMARY.md`.
 pub fn markdown(report: &StudyReport) -> String {
     let c = &report.config;
+    let lengths = report.lengths();
     let mut s = String::new();
     let _ = writeln!(s, "# rnnstudy: study summary\n");
-    let question = if c.name.starts_with("long") {
+    let question = if c.search.is_some() {
+        "The question: how long a sequence can each model learn? For each variant a search finds \
+its *breaking length*, where its mean held-out accuracy over the training seeds falls below the \
+threshold: it doubles the length while the variant holds, then bisects between the last length \
+that held and the first that did not. Every figure is measured on a fixed held-out set that no \
+model trains on."
+    } else if c.name.starts_with("long") {
         "The question: at which length does each model stop learning the alternating-sign task \
 (its *breaking length*: the first length at which mean held-out accuracy falls below 0.90), \
 and do the fixes the article names (gradient clipping, gated cells) hold where the plain RNN \
@@ -471,7 +478,7 @@ sequences (held-out seed {}, the same set for every model and seed). The resolve
 `study.toml` in this folder: `cargo xtask study --config` on it replays it exactly.\n",
         c.name,
         c.variants.len(),
-        list(&c.lengths),
+        list(&lengths),
         c.seeds.len(),
         seed_text(&c.seeds),
         c.schedule.iters,
@@ -479,6 +486,34 @@ sequences (held-out seed {}, the same set for every model and seed). The resolve
         c.heldout,
         c.heldout_seed,
     );
+    if let Some(w) = c.until_ci {
+        let _ = writeln!(
+            s,
+            "Seeds were added to every cell (variant and length) whose 95% interval was wider \
+than ±{w} (and, in the search, to every probe whose interval straddled the threshold), up to \
+{} seeds a cell; the extra seeds continue after the given ones.\n",
+            crate::adaptive::max_seeds(c)
+        );
+    }
+    if let Some(search) = &c.search {
+        let _ = writeln!(
+            s,
+            "The search starts at L = {}, doubles up to L = {}, and bisects until the failing \
+length is within {:.0}% of the passing one; a probe passes when its mean held-out accuracy is at \
+least {:.2}{}. Every length keeps the {} training iterations.\n",
+            c.lengths[0],
+            search.max_length,
+            100.0 * search.resolution,
+            search.threshold,
+            if c.until_ci.is_some() {
+                " with its whole 95% interval (fails with all of it below; \"undecided\" if \
+the interval still straddles the line at the most seeds)"
+            } else {
+                ""
+            },
+            c.schedule.iters
+        );
+    }
     let _ = writeln!(
         s,
         "| variant | model | hidden | optimiser | learning rates | clipping | precision |\n|---|---|---|---|---|---|---|"
@@ -524,9 +559,52 @@ accuracy reached 0.90 at some evaluation, and the median first iteration of thos
 (different seeds at different lengths: compare the counts first); *majority baseline*: \
 answering each position's most frequent label, averaged over positions.\n"
     );
-    if c.lengths.len() >= 2 {
+    if let Some(w) = c.until_ci {
+        let cap = crate::adaptive::max_seeds(c);
+        let wide: Vec<String> = report
+            .summary
+            .iter()
+            .filter(|r| r.heldout_acc_ci95.is_none_or(|h| h > w))
+            .map(|r| {
+                format!(
+                    "{} L = {} (±{}, {} seeds)",
+                    r.variant,
+                    r.length,
+                    r.heldout_acc_ci95.map_or("-".into(), |h| format!("{h:.3}")),
+                    r.seeds
+                )
+            })
+            .collect();
+        let widest = report
+            .summary
+            .iter()
+            .filter_map(|r| r.heldout_acc_ci95)
+            .fold(0.0f64, f64::max);
+        let _ = writeln!(s, "## Seeds added until the intervals are narrow\n");
+        if wide.is_empty() {
+            let _ = writeln!(
+                s,
+                "Every cell's 95% half-width is at most ±{w} (the widest: ±{widest:.3}); seeds \
+per cell: {}.\n",
+                seed_counts(report)
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "Not every cell reached ±{w}: {} stopped at the cap of {cap} seeds ({}). The \
+others are within ±{w}; seeds per cell: {}.\n",
+                wide.len(),
+                wide.join("; "),
+                seed_counts(report)
+            );
+        }
+    }
+    if !report.search.is_empty() {
+        search_section(&mut s, report);
+    }
+    if lengths.len() >= 2 && c.search.is_none() {
         let _ = writeln!(s, "## Breaking lengths\n");
-        let longest = c.lengths.iter().copied().max().unwrap_or(0);
+        let longest = lengths.iter().copied().max().unwrap_or(0);
         let _ = writeln!(
             s,
             "| variant | breaking length (mean acc < {LEARNS:.2}) | there: mean [95% CI], seeds below | mean acc at L = {longest} [95% CI] |\n|---|---|---|---|"
@@ -576,7 +654,7 @@ above the majority baseline.\n"
         "Held-out accuracy during training, from iteration 0 (the mean over seeds as a thick \
 line, every seed as a thin line, so a bimodal spread shows):\n"
     );
-    for l in &c.lengths {
+    for l in &lengths {
         let _ = writeln!(s, "![held-out accuracy, L = {l}](curve_L{l}.svg)\n");
     }
     let _ = writeln!(s, "Final accuracy against length:\n");
@@ -586,7 +664,7 @@ line, every seed as a thin line, so a bimodal spread shows):\n"
         "Accuracy at each position at the end of training (a model can learn some positions \
 and answer the majority label at others, which the overall figure hides):\n"
     );
-    for l in &c.lengths {
+    for l in &lengths {
         let _ = writeln!(
             s,
             "![per-position accuracy, L = {l}](per_position_L{l}.svg)\n"
@@ -595,8 +673,7 @@ and answer the majority label at others, which the overall figure hides):\n"
     let at = |l: usize, f: fn(&crate::RunReport) -> bool| {
         report.runs.iter().any(|r| r.length == l && f(r))
     };
-    let flows: Vec<usize> = c
-        .lengths
+    let flows: Vec<usize> = lengths
         .iter()
         .copied()
         .filter(|&l| at(l, |r| r.grad_flow_last.is_some()))
@@ -612,8 +689,7 @@ exploding ones as growth):\n"
             let _ = writeln!(s, "![gradient flow, L = {l}](grad_flow_L{l}.svg)\n");
         }
     }
-    let spectral: Vec<usize> = c
-        .lengths
+    let spectral: Vec<usize> = lengths
         .iter()
         .copied()
         .filter(|&l| at(l, |r| r.curve.iter().any(|p| p.spectral_norm.is_some())))
@@ -641,6 +717,197 @@ configuration in `study.json`, whatever the thread count.",
         t.eval_s
     );
     s
+}
+
+/// The seed counts of the cells, compressed: `10 (4 cells), 23, 40`.
+fn seed_counts(report: &StudyReport) -> String {
+    let mut counts: Vec<usize> = report.summary.iter().map(|r| r.seeds).collect();
+    counts.sort_unstable();
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < counts.len() {
+        let n = counts[i..].iter().take_while(|&&c| c == counts[i]).count();
+        parts.push(if n > 1 {
+            format!("{} ({n} cells)", counts[i])
+        } else {
+            counts[i].to_string()
+        });
+        i += n;
+    }
+    parts.join(", ")
+}
+
+/// A probe as `L = 96: 0.912 [0.874, 0.950], 4 of 5 seeds ≥ 0.90`.
+fn probe_text(p: &crate::adaptive::Probe, threshold: f64) -> String {
+    let ci = match p.ci95 {
+        Some(h) => format!(
+            "{:.3} [{:.3}, {:.3}]",
+            p.mean,
+            (p.mean - h).max(0.0),
+            (p.mean + h).min(1.0)
+        ),
+        None => format!("{:.3}", p.mean),
+    };
+    format!(
+        "L = {}: {ci}, {} of {} seeds ≥ {threshold:.2}",
+        p.length, p.above, p.seeds
+    )
+}
+
+/// The search's section: each variant's breaking length, and what fixes
+/// the gate-less RNN.
+fn search_section(s: &mut String, report: &StudyReport) {
+    let _ = writeln!(s, "## Breaking lengths (searched)\n");
+    let _ = writeln!(
+        s,
+        "| variant | breaking length | longest that holds: mean [95% CI] | shortest that does \
+not | lengths probed |\n|---|---|---|---|---|"
+    );
+    for b in &report.search {
+        let thr = b.threshold;
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} |",
+            b.variant,
+            b.describe(),
+            b.passing
+                .as_ref()
+                .map_or("-".into(), |p| probe_text(p, thr)),
+            b.failing
+                .as_ref()
+                .map_or("-".into(), |p| probe_text(p, thr)),
+            b.probes
+                .iter()
+                .map(|p| p.length.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nThe accuracy of every probe, against length on a log axis: \
+![accuracy against length](accuracy_vs_length.svg)\n"
+    );
+    let _ = writeln!(s, "## What fixes the gate-less RNN\n");
+    let _ = writeln!(
+        s,
+        "Computed from the runs above. *Gate-less*: every cell without gates (the tanh RNN \
+however trained or initialised, the IRNNs, the IndRNN, the LRU); the GRU and LSTM are the gated \
+reference. *Gradient reach*: how much of the last step's error gets back to the first step at \
+the end of training, ‖∂E(L−1)/∂h₀‖ / ‖∂E(L−1)/∂h_(L−1)‖ (for the LRU, of its state x), the \
+median over seeds, at the longest length probed.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| variant | gated | breaking length | mean acc at L = 256 [95% CI] | at L = 1024 | \
+gradient reach (at L) |\n|---|---|---|---|---|---|"
+    );
+    let gated = |v: &crate::Variant| matches!(v.model.name(), "gru" | "lstm");
+    for b in &report.search {
+        let at = |l: usize| {
+            report
+                .summary
+                .iter()
+                .find(|r| r.variant == b.variant && r.length == l)
+                .map_or("not reached".into(), |r| {
+                    format!("{} ({} seeds)", interval(r), r.seeds)
+                })
+        };
+        let longest = b.probes.iter().map(|p| p.length).max().unwrap_or(0);
+        let reach = gradient_reach(report, &b.variant, longest)
+            .map_or("-".into(), |g| format!("{} (L = {longest})", sci(g)));
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {reach} |",
+            b.variant,
+            if gated(&b.settings) { "yes" } else { "no" },
+            b.describe(),
+            at(256),
+            at(1024)
+        );
+    }
+    let _ = writeln!(s);
+    for line in gateless_verdict(report) {
+        let _ = writeln!(s, "- {line}");
+    }
+    let _ = writeln!(s);
+}
+
+/// `1.2e-5`.
+fn sci(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else if (0.01..100.0).contains(&v) {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.1e}")
+    }
+}
+
+/// The median over the seeds of `variant` at `length` of the last-step
+/// gradient flow's first entry over its last, at the end of training.
+pub fn gradient_reach(report: &StudyReport, variant: &str, length: usize) -> Option<f64> {
+    let mut v: Vec<f64> = report
+        .runs
+        .iter()
+        .filter(|r| r.variant == variant && r.length == length)
+        .filter_map(|r| r.grad_flow_last.as_ref()?.last())
+        .filter_map(|g| {
+            let (first, last) = (*g.norms.first()?, *g.norms.last()?);
+            (last > 0.0 && first.is_finite()).then(|| first / last)
+        })
+        .collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(v[v.len() / 2])
+}
+
+/// The answers the gate-less table gives, in words.
+fn gateless_verdict(report: &StudyReport) -> Vec<String> {
+    let mut out = Vec::new();
+    let gated =
+        |b: &crate::adaptive::BreakingLength| matches!(b.settings.model.name(), "gru" | "lstm");
+    let reach = |b: &crate::adaptive::BreakingLength| b.passing.map_or(0, |p| p.length);
+    let best = |pick: bool| {
+        report
+            .search
+            .iter()
+            .filter(|b| gated(b) == pick)
+            .max_by_key(|b| reach(b))
+    };
+    if let Some(b) = best(false) {
+        out.push(format!(
+            "The longest-holding gate-less variant is {}: breaking length {}.",
+            b.variant,
+            b.describe()
+        ));
+    }
+    if let Some(b) = best(true) {
+        out.push(format!(
+            "The longest-holding gated variant is {}: breaking length {}.",
+            b.variant,
+            b.describe()
+        ));
+    }
+    for (l, level) in [(256, 0.95), (1024, 0.95)] {
+        let holding: Vec<String> = report
+            .summary
+            .iter()
+            .filter(|r| r.length == l && r.heldout_acc_mean >= level)
+            .map(|r| format!("{} ({:.3})", r.variant, r.heldout_acc_mean))
+            .collect();
+        out.push(if holding.is_empty() {
+            format!("At L = {l} no variant's mean held-out accuracy is at or above {level:.2}.")
+        } else {
+            format!(
+                "At L = {l} the variants at or above {level:.2}: {}.",
+                holding.join(", ")
+            )
+        });
+    }
+    out
 }
 
 fn seed_text(seeds: &[u64]) -> String {
@@ -707,6 +974,7 @@ mod tests {
             provenance: None,
             mixed_provenance: Vec::new(),
             missing: Vec::new(),
+            search: Vec::new(),
             timing: crate::Timing {
                 total_wall_s: 0.0,
                 train_s: 0.0,
