@@ -81,6 +81,8 @@ const PALETTE: [RGBColor; 9] = [
 ];
 /// The majority baseline's colour.
 const BASELINE: RGBColor = RGBColor(105, 105, 105);
+/// A search's threshold line.
+const THRESHOLD: RGBColor = RGBColor(178, 34, 34);
 /// The colour a dashed baseline is drawn in, as one solid polyline that
 /// [`dash_baselines`] then dashes with `stroke-dasharray` in [`BASELINE`]'s
 /// colour (plotters draws a dashed line as one polyline per dash, which
@@ -425,6 +427,22 @@ fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
                     .iter()
                     .map(|&p| Circle::new(p, 3, BASELINE.filled())),
             )?;
+        }
+        // A search's pass line.
+        if let Some(search) = &report.config.search {
+            let (t, x0, x1) = (search.threshold, lo - pad, hi + pad);
+            chart.draw_series([DashedPathElement::new(
+                vec![(x0, t), (x1, t)],
+                6,
+                4,
+                THRESHOLD.stroke_width(2),
+            )])?;
+            chart.draw_series([Text::new(
+                format!("threshold {t}"),
+                (x0 + 0.02 * (x1 - x0), t),
+                ("sans-serif", 15).into_font().color(&THRESHOLD),
+            )])?;
+            occupied.push(vec![(x0, t), (x1, t)]);
         }
         for s in &series {
             let c = color(report, &s.variant);

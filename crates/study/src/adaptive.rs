@@ -22,14 +22,15 @@
 //! # The breaking-length search
 //!
 //! For each variant the search starts at the study's first length and
-//! doubles it while the probe passes, up to `max_length`. After the first
-//! failing probe it bisects between the longest pass and the shortest
-//! fail until they are within `resolution` of the passing length. A probe
-//! passes when its mean is at or above `threshold`; with `until_ci`, when
-//! the lower end of its interval is, and it fails when the upper end is
-//! below. A probe whose interval still straddles the threshold at
-//! `max_seeds` is *undecided*: the search treats it as a fail (the line is
-//! not shown to hold there) and reports it as undecided.
+//! doubles it while the probe holds (its mean held-out accuracy over the
+//! seeds is at or above `threshold`), up to `max_length`. After the first
+//! probe that does not hold it bisects between the longest that holds and
+//! the shortest that does not, until they are within `resolution` of the
+//! one that holds. With `until_ci` each probe is also settled by its 95%
+//! interval: seeds are added while the interval straddles the threshold,
+//! and a probe still straddling at `max_seeds` is reported *undecided*
+//! (the search still goes by its mean: the line is where the mean crosses
+//! it, and "undecided" says the seeds cannot tell on which side it is).
 
 use std::collections::BTreeMap;
 
@@ -70,9 +71,10 @@ pub fn seeds(study: &Study, n: usize) -> Vec<u64> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
-    /// At or above the threshold.
+    /// At or above the threshold (with `until_ci`: the whole 95%
+    /// interval).
     Pass,
-    /// Below it.
+    /// Below it (with `until_ci`: the whole interval).
     Fail,
     /// The 95% interval still straddles it at the most seeds allowed.
     Undecided,
@@ -106,10 +108,11 @@ pub struct BreakingLength {
     pub threshold: f64,
     /// Every probe, in the order the search made them.
     pub probes: Vec<Probe>,
-    /// The longest passing probe (None: the first length failed).
+    /// The longest probe that holds, its mean at or above the threshold
+    /// (None: the first length did not).
     pub passing: Option<Probe>,
-    /// The shortest failing or undecided probe longer than the passing one
-    /// (None: it passed at the longest length searched).
+    /// The shortest probe longer than that one whose mean is below the
+    /// threshold (None: it held at the longest length searched).
     pub failing: Option<Probe>,
     /// Whether the search is over (a partial report's may not be).
     pub finished: bool,
@@ -117,23 +120,24 @@ pub struct BreakingLength {
 
 impl BreakingLength {
     /// The breaking length in words: `at least 1024`, `below 8`, `between
-    /// 96 and 104` (with `undecided` when the failing probe is).
+    /// 96 and 104`, naming a bounding probe whose interval straddles the
+    /// threshold (`undecided at 96`).
     pub fn describe(&self) -> String {
-        let undecided = |p: &Probe| {
-            if p.decision == Decision::Undecided {
-                " (undecided)"
-            } else {
-                ""
-            }
-        };
         let mut s = match (&self.passing, &self.failing) {
             (Some(p), None) => format!("at least {}", p.length),
-            (None, Some(f)) => format!("below {}{}", f.length, undecided(f)),
-            (Some(p), Some(f)) => {
-                format!("between {} and {}{}", p.length, f.length, undecided(f))
-            }
+            (None, Some(f)) => format!("below {}", f.length),
+            (Some(p), Some(f)) => format!("between {} and {}", p.length, f.length),
             (None, None) => "not probed".into(),
         };
+        let undecided: Vec<String> = [&self.passing, &self.failing]
+            .into_iter()
+            .flatten()
+            .filter(|p| p.decision == Decision::Undecided)
+            .map(|p| p.length.to_string())
+            .collect();
+        if !undecided.is_empty() {
+            s.push_str(&format!(" (undecided at {})", undecided.join(" and ")));
+        }
         if !self.finished {
             s.push_str(", search not finished");
         }
@@ -280,7 +284,7 @@ fn walk(
         }
         let p = p.expect("probed");
         out.probes.push(p);
-        if p.decision == Decision::Pass {
+        if p.mean >= search.threshold {
             out.passing = Some(p);
         } else {
             out.failing = Some(p);
@@ -503,8 +507,8 @@ mod tests {
     }
 
     /// In a search with `until_ci`, a probe whose interval straddles the
-    /// threshold gets seeds; at the cap it is undecided, and counts as a
-    /// fail for the search.
+    /// threshold gets seeds; at the cap it is undecided, and the search goes
+    /// on by its mean.
     #[test]
     fn straddling_probes_get_seeds_and_may_stay_undecided() {
         let s = study(true, Some(0.5), Some(10));
@@ -523,7 +527,13 @@ mod tests {
         let first = b.probes[0];
         assert_eq!((first.length, first.seeds), (8, 10));
         assert_eq!(first.decision, Decision::Undecided);
-        assert_eq!(b.describe(), "below 8 (undecided)");
+        // Mean 0.91 holds: on to 16, which fails (0.5), then 12, 10, 9.
+        let probed: Vec<usize> = b.probes.iter().map(|p| p.length).collect();
+        assert_eq!(probed, [8, 16, 12, 10, 9]);
+        assert_eq!(b.describe(), "between 8 and 9 (undecided at 8)");
+        // A clear fail (mean 0.5 at L = 16) needed no more seeds.
+        assert_eq!(b.probes[1].seeds, 5);
+        assert_eq!(b.probes[1].decision, Decision::Fail);
         // A clear pass needs no more seeds.
         let (runs, _) = simulate(&s, |l, _| if l > 8 { 0.5 } else { 0.97 });
         let b = &breaking_lengths(&s, &runs)[0];

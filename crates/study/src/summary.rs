@@ -184,7 +184,8 @@ frequent label) at L = {}: it learned nothing there.",
 not averaged in."
             ));
         }
-        if rows.len() >= 2 {
+        // A search states its own breaking lengths (by its intervals).
+        if rows.len() >= 2 && config.search.is_none() {
             out.push(match breaking_length(&rows) {
                 Some(l) if !beats_baseline(first) && l == first.length => format!(
                     "{model}: no breaking length: it does not learn the task even at L = {l}, the \
@@ -472,7 +473,7 @@ resume or merge across versions); results can differ in the last bits between bu
     }
     let _ = writeln!(
         s,
-        "Study `{}`: {} variants at lengths {}; {} seeds each ({}); {} iterations of \
+        "Study `{}`: {} variants at lengths {}; {} seeds each{} ({}); {} iterations of \
 batch-size-1 training (one sequence per update); held-out evaluation every {} iterations on {} \
 sequences (held-out seed {}, the same set for every model and seed). The resolved study is \
 `study.toml` in this folder: `cargo xtask study --config` on it replays it exactly.\n",
@@ -480,6 +481,11 @@ sequences (held-out seed {}, the same set for every model and seed). The resolve
         c.variants.len(),
         list(&lengths),
         c.seeds.len(),
+        if c.until_ci.is_some() {
+            " to start"
+        } else {
+            ""
+        },
         seed_text(&c.seeds),
         c.schedule.iters,
         c.schedule.eval_every,
@@ -499,15 +505,16 @@ than ±{w} (and, in the search, to every probe whose interval straddled the thre
         let _ = writeln!(
             s,
             "The search starts at L = {}, doubles up to L = {}, and bisects until the failing \
-length is within {:.0}% of the passing one; a probe passes when its mean held-out accuracy is at \
+length is within {:.0}% of the passing one; a probe holds when its mean held-out accuracy is at \
 least {:.2}{}. Every length keeps the {} training iterations.\n",
             c.lengths[0],
             search.max_length,
             100.0 * search.resolution,
             search.threshold,
             if c.until_ci.is_some() {
-                " with its whole 95% interval (fails with all of it below; \"undecided\" if \
-the interval still straddles the line at the most seeds)"
+                "; seeds are added while its 95% interval straddles the line, and a probe whose \
+interval still straddles it at the most seeds is marked *undecided* (the seeds cannot tell on \
+which side of the line it is)"
             } else {
                 ""
             },
@@ -785,7 +792,7 @@ not | lengths probed |\n|---|---|---|---|---|"
     }
     let _ = writeln!(
         s,
-        "\nThe accuracy of every probe, against length on a log axis: \
+        "\nThe accuracy of every probe, against length on a log axis:\n\n\
 ![accuracy against length](accuracy_vs_length.svg)\n"
     );
     let _ = writeln!(s, "## What fixes the gate-less RNN\n");
@@ -809,7 +816,7 @@ gradient reach (at L) |\n|---|---|---|---|---|---|"
                 .summary
                 .iter()
                 .find(|r| r.variant == b.variant && r.length == l)
-                .map_or("not reached".into(), |r| {
+                .map_or("not probed".into(), |r| {
                     format!("{} ({} seeds)", interval(r), r.seeds)
                 })
         };
