@@ -174,6 +174,34 @@ const LRU_TORCH: &[TorchTensor] = &[
     tensor("head.bias", "b_out", TorchMap::Same),
 ];
 
+/// A row of an Elman-family kind: the cell `$cell(H)`, laid out as
+/// `nn.RNN` with `nonlinearity = $nl` (the kinds differ in activation and
+/// initialisation, not in their parameters).
+macro_rules! elman_kind {
+    ($name:literal, $about:expr, $cell:path, $nl:literal) => {
+        KindInfo {
+            name: $name,
+            about: $about,
+            recurrent: true,
+            article: ARTICLE_RECURRENT,
+            build: |h, _, p, rng| recurrent($cell(h), p, rng),
+            zeros: |h, _, p| recurrent_zeros($cell(h), p),
+            from_json: |j, p| recurrent_json(j, p, $cell),
+            param_count: |h, _| h + h * h + h + h + 1,
+            train_macs: |h, l| 3 * l * h * h,
+            torch: TorchLayout {
+                modules: concat!(
+                    "rnn = nn.RNN(1, H, nonlinearity=\"",
+                    $nl,
+                    "\"); head = nn.Linear(H, 1); y = sigmoid(head(rnn(x)[0]))"
+                ),
+                tensors: ELMAN_TORCH,
+                hidden_from: ("head.weight", 1),
+            },
+        }
+    };
+}
+
 /// The MLP as two `nn.Linear`: `hidden` (L → H) and `head` (H → L).
 const MLP_TORCH: &[TorchTensor] = &[
     tensor("hidden.weight", "W1", TorchMap::Transposed),
@@ -189,23 +217,12 @@ fn mlp(hidden: usize, length: usize) -> dnn::MlpConfig {
 
 /// Every model kind, in the order the command line lists them.
 pub static KINDS: &[KindInfo] = &[
-    KindInfo {
-        name: "rnn",
-        about: "the article's gate-less Elman RNN (tanh, hidden 100, sigmoid output per step)",
-        recurrent: true,
-        article: ARTICLE_RECURRENT,
-        build: |h, _, p, rng| recurrent(rnn::Elman::article(h), p, rng),
-        zeros: |h, _, p| recurrent_zeros(rnn::Elman::article(h), p),
-        from_json: |j, p| recurrent_json(j, p, rnn::Elman::article),
-        param_count: |h, _| h + h * h + h + h + 1,
-        train_macs: |h, l| 3 * l * h * h,
-        torch: TorchLayout {
-            modules: "rnn = nn.RNN(1, H, nonlinearity=\"tanh\"); head = nn.Linear(H, 1); \
-                      y = sigmoid(head(rnn(x)[0]))",
-            tensors: ELMAN_TORCH,
-            hidden_from: ("head.weight", 1),
-        },
-    },
+    elman_kind!(
+        "rnn",
+        "the article's gate-less Elman RNN (tanh, hidden 100, sigmoid output per step)",
+        rnn::Elman::article,
+        "tanh"
+    ),
     KindInfo {
         name: "dnn",
         about: "the article's MLP: input L, hidden 100 ReLU, output L sigmoid",
@@ -223,57 +240,24 @@ pub static KINDS: &[KindInfo] = &[
             hidden_from: ("hidden.bias", 0),
         },
     },
-    KindInfo {
-        name: "irnn",
-        about: "the Elman RNN with ReLU units and W = I (the article's W_in ~ N(0, 1), not Le et al.'s)",
-        recurrent: true,
-        article: ARTICLE_RECURRENT,
-        build: |h, _, p, rng| recurrent(rnn::Elman::irnn(h), p, rng),
-        zeros: |h, _, p| recurrent_zeros(rnn::Elman::irnn(h), p),
-        from_json: |j, p| recurrent_json(j, p, rnn::Elman::irnn),
-        param_count: |h, _| h + h * h + h + h + 1,
-        train_macs: |h, l| 3 * l * h * h,
-        torch: TorchLayout {
-            modules: "rnn = nn.RNN(1, H, nonlinearity=\"relu\"); head = nn.Linear(H, 1); \
-                      y = sigmoid(head(rnn(x)[0]))",
-            tensors: ELMAN_TORCH,
-            hidden_from: ("head.weight", 1),
-        },
-    },
-    KindInfo {
-        name: "rnn-orth",
-        about: "the article's tanh RNN with W a random orthogonal matrix (Saxe et al. 2014)",
-        recurrent: true,
-        article: ARTICLE_RECURRENT,
-        build: |h, _, p, rng| recurrent(rnn::Elman::orthogonal(h), p, rng),
-        zeros: |h, _, p| recurrent_zeros(rnn::Elman::orthogonal(h), p),
-        from_json: |j, p| recurrent_json(j, p, rnn::Elman::orthogonal),
-        param_count: |h, _| h + h * h + h + h + 1,
-        train_macs: |h, l| 3 * l * h * h,
-        torch: TorchLayout {
-            modules: "rnn = nn.RNN(1, H, nonlinearity=\"tanh\"); head = nn.Linear(H, 1); \
-                      y = sigmoid(head(rnn(x)[0]))",
-            tensors: ELMAN_TORCH,
-            hidden_from: ("head.weight", 1),
-        },
-    },
-    KindInfo {
-        name: "irnn-le",
-        about: "Le et al.'s IRNN: ReLU units, W = I, W_in and W_out ~ N(0, 0.001²)",
-        recurrent: true,
-        article: ARTICLE_RECURRENT,
-        build: |h, _, p, rng| recurrent(rnn::Elman::irnn_le(h), p, rng),
-        zeros: |h, _, p| recurrent_zeros(rnn::Elman::irnn_le(h), p),
-        from_json: |j, p| recurrent_json(j, p, rnn::Elman::irnn_le),
-        param_count: |h, _| h + h * h + h + h + 1,
-        train_macs: |h, l| 3 * l * h * h,
-        torch: TorchLayout {
-            modules: "rnn = nn.RNN(1, H, nonlinearity=\"relu\"); head = nn.Linear(H, 1); \
-                      y = sigmoid(head(rnn(x)[0]))",
-            tensors: ELMAN_TORCH,
-            hidden_from: ("head.weight", 1),
-        },
-    },
+    elman_kind!(
+        "irnn",
+        "the Elman RNN with ReLU units and W = I (the article's W_in ~ N(0, 1), not Le et al.'s)",
+        rnn::Elman::irnn,
+        "relu"
+    ),
+    elman_kind!(
+        "rnn-orth",
+        "the article's tanh RNN with W a random orthogonal matrix (Saxe et al. 2014)",
+        rnn::Elman::orthogonal,
+        "tanh"
+    ),
+    elman_kind!(
+        "irnn-le",
+        "Le et al.'s IRNN: ReLU units, W = I, W_in and W_out ~ N(0, 0.001²)",
+        rnn::Elman::irnn_le,
+        "relu"
+    ),
     KindInfo {
         name: "gru",
         about: "a GRU cell (PyTorch's nn.GRU equations) with the same output head",

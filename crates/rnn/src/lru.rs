@@ -117,13 +117,7 @@ pub struct LruTape<S> {
     /// `Re λ`, `Im λ`, `γ = exp(γ_log)`, `γ B_re`, `γ B_im`, `γ B0_re`,
     /// `γ B0_im`, and for the gradients `exp(ν_log)`, `exp(θ_log)`, `B_re`,
     /// `B_im`, `B0_re`, `B0_im` (each `N`).
-    lam_re: Vec<S>,
-    lam_im: Vec<S>,
-    gamma: Vec<S>,
-    bn_re: Vec<S>,
-    bn_im: Vec<S>,
-    cn_re: Vec<S>,
-    cn_im: Vec<S>,
+    rec: Recurrence<S>,
     e_nu: Vec<S>,
     e_theta: Vec<S>,
     b_re: Vec<S>,
@@ -158,15 +152,64 @@ fn lambda(nu: f64, theta: f64) -> (f64, f64) {
     (modulus * phase.cos(), modulus * phase.sin())
 }
 
-/// Scratch for [`Cell::batch_step`]: the eigenvalues, and the states of
-/// `n` rows.
-pub struct LruBatch<S> {
+/// One sequence's recurrence, from the parameters: `λ`, `γ = exp(γ_log)`,
+/// and the normalised drives `γ B` and `γ B0` (each `N`).
+#[derive(Debug, Clone)]
+struct Recurrence<S> {
     lam_re: Vec<S>,
     lam_im: Vec<S>,
+    gamma: Vec<S>,
     bn_re: Vec<S>,
     bn_im: Vec<S>,
     cn_re: Vec<S>,
     cn_im: Vec<S>,
+}
+
+impl<S: Scalar> Recurrence<S> {
+    fn new(n: usize) -> Self {
+        let z = vec![S::zero(); n];
+        Self {
+            lam_re: z.clone(),
+            lam_im: z.clone(),
+            gamma: z.clone(),
+            bn_re: z.clone(),
+            bn_im: z.clone(),
+            cn_re: z.clone(),
+            cn_im: z,
+        }
+    }
+
+    /// From `cell`'s parameters (`λ` and `γ` computed in `f64`, then
+    /// rounded).
+    fn prepare(&mut self, cell: &Lru, params: &[S]) {
+        let [nu, theta, gamma, b_re, b_im, b0_re, b0_im, ..] = split_blocks(params, cell.lens());
+        for i in 0..cell.hidden {
+            let (a, b) = lambda(nu[i].as_f64(), theta[i].as_f64());
+            let g = S::from_f64(gamma[i].as_f64().exp());
+            self.lam_re[i] = S::from_f64(a);
+            self.lam_im[i] = S::from_f64(b);
+            self.gamma[i] = g;
+            self.bn_re[i] = g * b_re[i];
+            self.bn_im[i] = g * b_im[i];
+            self.cn_re[i] = g * b0_re[i];
+            self.cn_im[i] = g * b0_im[i];
+        }
+    }
+
+    /// State `i` one step on: `λ x + γ (B u + B0)` from `x = pr + i·pi`.
+    #[inline(always)]
+    fn step(&self, i: usize, pr: S, pi: S, u: S) -> (S, S) {
+        (
+            self.lam_re[i] * pr - self.lam_im[i] * pi + (self.bn_re[i] * u + self.cn_re[i]),
+            self.lam_im[i] * pr + self.lam_re[i] * pi + (self.bn_im[i] * u + self.cn_im[i]),
+        )
+    }
+}
+
+/// Scratch for [`Cell::batch_step`]: the eigenvalues, and the states of
+/// `n` rows.
+pub struct LruBatch<S> {
+    rec: Recurrence<S>,
     /// `n × N`.
     x_re: ndarray::Array2<S>,
     x_im: ndarray::Array2<S>,
@@ -277,13 +320,7 @@ impl<S: Scalar> Cell<S> for Lru {
     fn tape(&self, len: usize) -> LruTape<S> {
         let (n, z) = (self.hidden, S::zero());
         LruTape {
-            lam_re: vec![z; n],
-            lam_im: vec![z; n],
-            gamma: vec![z; n],
-            bn_re: vec![z; n],
-            bn_im: vec![z; n],
-            cn_re: vec![z; n],
-            cn_im: vec![z; n],
+            rec: Recurrence::new(n),
             e_nu: vec![z; n],
             e_theta: vec![z; n],
             b_re: vec![z; n],
@@ -308,18 +345,10 @@ impl<S: Scalar> Cell<S> for Lru {
 
     /// `λ`, `γ` and `γ B` for the sequence, and `C` for the products.
     fn start_forward(&self, params: &[S], tape: &mut LruTape<S>) {
-        let [nu, theta, gamma, b_re, b_im, b0_re, b0_im, c_re, c_im, ..] =
+        let [nu, theta, _, b_re, b_im, b0_re, b0_im, c_re, c_im, ..] =
             split_blocks(params, self.lens());
+        tape.rec.prepare(self, params);
         for i in 0..self.hidden {
-            let (a, b) = lambda(nu[i].as_f64(), theta[i].as_f64());
-            let g = gamma[i].as_f64().exp();
-            tape.lam_re[i] = S::from_f64(a);
-            tape.lam_im[i] = S::from_f64(b);
-            tape.gamma[i] = S::from_f64(g);
-            tape.bn_re[i] = S::from_f64(g) * b_re[i];
-            tape.bn_im[i] = S::from_f64(g) * b_im[i];
-            tape.cn_re[i] = S::from_f64(g) * b0_re[i];
-            tape.cn_im[i] = S::from_f64(g) * b0_im[i];
             tape.e_nu[i] = S::from_f64(nu[i].as_f64().exp());
             tape.e_theta[i] = S::from_f64(theta[i].as_f64().exp());
         }
@@ -356,12 +385,7 @@ impl<S: Scalar> Cell<S> for Lru {
         let [.., c_re, c_im, d, b] = split_blocks(params, self.lens());
         let n = self.hidden;
         let LruTape {
-            lam_re,
-            lam_im,
-            bn_re,
-            bn_im,
-            cn_re,
-            cn_im,
+            rec,
             x_re,
             x_im,
             neg,
@@ -374,8 +398,7 @@ impl<S: Scalar> Cell<S> for Lru {
         // x_t = λ x_{t−1} + γ (B u_t + B0), in complex arithmetic.
         for i in 0..n {
             let (pr, pi) = (prev_re[i], prev_im[i]);
-            cur_re[i] = lam_re[i] * pr - lam_im[i] * pi + (bn_re[i] * x_t + cn_re[i]);
-            cur_im[i] = lam_im[i] * pr + lam_re[i] * pi + (bn_im[i] * x_t + cn_im[i]);
+            (cur_re[i], cur_im[i]) = rec.step(i, pr, pi, x_t);
             neg[i] = -cur_im[i];
         }
         // h = relu(b + u_t D + Re x_t C_re − Im x_t C_im).
@@ -400,8 +423,7 @@ impl<S: Scalar> Cell<S> for Lru {
         let [.., c_re, c_im, _, _] = split_blocks(params, self.lens());
         let n = self.hidden;
         let LruTape {
-            lam_re,
-            lam_im,
+            rec,
             deltas,
             g_re,
             g_im,
@@ -424,8 +446,8 @@ impl<S: Scalar> Cell<S> for Lru {
             gr[i] += carry_re[i];
             gi[i] = carry_im[i] - tmp[i];
             // Through x_t = λ x_{t−1} + …: ∂E/∂x_{t−1} = conj(λ) ∂E/∂x_t.
-            carry_re[i] = lam_re[i] * gr[i] + lam_im[i] * gi[i];
-            carry_im[i] = lam_re[i] * gi[i] - lam_im[i] * gr[i];
+            carry_re[i] = rec.lam_re[i] * gr[i] + rec.lam_im[i] * gi[i];
+            carry_im[i] = rec.lam_re[i] * gi[i] - rec.lam_im[i] * gr[i];
         }
         // h_{t−1} does not feed step t: the model's carry stays zero.
     }
@@ -501,12 +523,12 @@ impl<S: Scalar> Cell<S> for Lru {
         }
         for i in 0..n {
             let (da, db) = (g_nu[i], g_theta[i]);
-            let (a, b) = (tape.lam_re[i], tape.lam_im[i]);
+            let (a, b) = (tape.rec.lam_re[i], tape.rec.lam_im[i]);
             // Re λ = e^{−e^ν} cos e^θ, Im λ = e^{−e^ν} sin e^θ:
             // ∂/∂ν = −e^ν (Re λ, Im λ), ∂/∂θ = e^θ (−Im λ, Re λ).
             g_nu[i] = -tape.e_nu[i] * (da * a + db * b);
             g_theta[i] = tape.e_theta[i] * (db * a - da * b);
-            let gamma = tape.gamma[i];
+            let gamma = tape.rec.gamma[i];
             g_b_re[i] = gamma * g_b_re[i];
             g_b_im[i] = gamma * g_b_im[i];
             g_b0_re[i] = gamma * g_b0_re[i];
@@ -519,29 +541,14 @@ impl<S: Scalar> Cell<S> for Lru {
     }
 
     fn batch(&self, params: &[S], n: usize) -> LruBatch<S> {
-        let [nu, theta, gamma, b_re, b_im, b0_re, b0_im, ..] = split_blocks(params, self.lens());
         let h = self.hidden;
-        let mut batch = LruBatch {
-            lam_re: vec![S::zero(); h],
-            lam_im: vec![S::zero(); h],
-            bn_re: vec![S::zero(); h],
-            bn_im: vec![S::zero(); h],
-            cn_re: vec![S::zero(); h],
-            cn_im: vec![S::zero(); h],
+        let mut rec = Recurrence::new(h);
+        rec.prepare(self, params);
+        LruBatch {
+            rec,
             x_re: ndarray::Array2::zeros((n, h)),
             x_im: ndarray::Array2::zeros((n, h)),
-        };
-        for i in 0..h {
-            let (a, b) = lambda(nu[i].as_f64(), theta[i].as_f64());
-            let g = S::from_f64(gamma[i].as_f64().exp());
-            batch.lam_re[i] = S::from_f64(a);
-            batch.lam_im[i] = S::from_f64(b);
-            batch.bn_re[i] = g * b_re[i];
-            batch.bn_im[i] = g * b_im[i];
-            batch.cn_re[i] = g * b0_re[i];
-            batch.cn_im[i] = g * b0_im[i];
         }
-        batch
     }
 
     fn batch_step(
@@ -555,16 +562,7 @@ impl<S: Scalar> Cell<S> for Lru {
     ) {
         let [.., c_re, c_im, d, b] = split_blocks(params, self.lens());
         let n = self.hidden;
-        let LruBatch {
-            lam_re,
-            lam_im,
-            bn_re,
-            bn_im,
-            cn_re,
-            cn_im,
-            x_re,
-            x_im,
-        } = batch;
+        let LruBatch { rec, x_re, x_im } = batch;
         for ((mut xr, mut xi), &u) in x_re
             .axis_iter_mut(Axis(0))
             .zip(x_im.axis_iter_mut(Axis(0)))
@@ -572,8 +570,7 @@ impl<S: Scalar> Cell<S> for Lru {
         {
             for i in 0..n {
                 let (pr, pi) = (xr[i], xi[i]);
-                xr[i] = lam_re[i] * pr - lam_im[i] * pi + (bn_re[i] * u + cn_re[i]);
-                xi[i] = lam_im[i] * pr + lam_re[i] * pi + (bn_im[i] * u + cn_im[i]);
+                (xr[i], xi[i]) = rec.step(i, pr, pi, u);
             }
         }
         for (mut row, &u) in h.axis_iter_mut(Axis(0)).zip(x_t) {
