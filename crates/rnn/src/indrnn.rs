@@ -58,6 +58,10 @@ pub type IndRnnNet = Recurrent<IndRnn>;
 ///   (Lasagne's `grad_clipping`); here clipping is the study's choice
 ///   (`clip`, a global norm), like every other cell's.
 ///
+/// The gradient-flow diagnostic is the top layer's `‖∂E/∂h_t‖` (the
+/// default), the state the head reads; the first layer's `a_t` carries
+/// memory too and is not in it.
+///
 /// Parameters (JSON keys): `W_in` `[1, H]`, `u1` `[H]`, `b1` `[H]`, `W2`
 /// `[H, H]`, `u2` `[H]`, `b2` `[H]`. The recurrent weights and the biases
 /// (`u1`, `b1`, `u2`, `b2`) are in [`ParamGroup::Recurrent`], as the
@@ -174,7 +178,12 @@ impl<S: Scalar> Cell<S> for IndRnn {
         let [_, u1, _, _, u2, _] = split_blocks_mut(params, self.lens());
         let hi = S::from_f64(self.u_bound());
         for u in u1.iter_mut().chain(u2.iter_mut()) {
-            *u = u.max(-hi).min(hi);
+            // (A NaN stays NaN, for the divergence check to see.)
+            if *u > hi {
+                *u = hi;
+            } else if *u < -hi {
+                *u = -hi;
+            }
         }
     }
 

@@ -192,8 +192,9 @@ pub struct Study {
     /// seeds given, no more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until_ci: Option<f64>,
-    /// The most seeds a cell gets when seeds are added ([`Study::until_ci`],
-    /// and a search's undecided probes) [default 100 with `until_ci`].
+    /// The most seeds a cell gets when [`Study::until_ci`] adds seeds (to
+    /// wide cells, and to a search's probes that straddle its threshold)
+    /// [default 100]; only with `until_ci`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_seeds: Option<usize>,
     /// Every (model, hidden, optimiser, rates, clipping) trained.
@@ -431,6 +432,26 @@ impl Study {
                 "until_ci",
                 w,
                 "give the largest 95% half-width wanted, in accuracy (0, 1), e.g. 0.03",
+            ));
+        }
+        if self.max_seeds.is_some() && self.until_ci.is_none() {
+            return Err(Error::invalid(
+                "max_seeds",
+                self.max_seeds.unwrap_or_default(),
+                "it caps the seeds until_ci adds: give until_ci too (e.g. until_ci = 0.03)",
+            ));
+        }
+        if self.until_ci.is_some()
+            && let Some(&s) = self.seeds.iter().max()
+            && s > u64::MAX - MAX_SEEDS as u64
+        {
+            return Err(Error::invalid(
+                "seeds",
+                s,
+                format!(
+                    "until_ci adds the seeds after the largest: keep seeds below {}",
+                    u64::MAX - MAX_SEEDS as u64
+                ),
             ));
         }
         if let Some(m) = self.max_seeds

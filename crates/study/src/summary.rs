@@ -184,7 +184,7 @@ frequent label) at L = {}: it learned nothing there.",
 not averaged in."
             ));
         }
-        // A search states its own breaking lengths (by its intervals).
+        // A search states its own breaking lengths (in its section).
         if rows.len() >= 2 && config.search.is_none() {
             out.push(match breaking_length(&rows) {
                 Some(l) if !beats_baseline(first) && l == first.length => format!(
@@ -507,7 +507,7 @@ than ±{w} (and, in the search, to every probe whose interval straddled the thre
             "The search starts at L = {}, doubles up to L = {}, and bisects until the failing \
 length is within {:.0}% of the passing one; a probe holds when its mean held-out accuracy is at \
 least {:.2}{}. Every length keeps the {} training iterations.\n",
-            c.lengths[0],
+            c.lengths.first().copied().unwrap_or(0),
             search.max_length,
             100.0 * search.resolution,
             search.threshold,
@@ -806,8 +806,8 @@ median over seeds, at the longest length probed.\n"
     );
     let _ = writeln!(
         s,
-        "| variant | gated | breaking length | mean acc at L = 256 [95% CI] | at L = 1024 | \
-gradient reach (at L) |\n|---|---|---|---|---|---|"
+        "| variant | gated | breaking length; the longest length that holds | mean acc at L = 256 \
+[95% CI] | at L = 1024 | gradient reach (at L) |\n|---|---|---|---|---|---|"
     );
     let gated = |v: &crate::Variant| matches!(v.model.name(), "gru" | "lstm");
     for b in &report.search {
@@ -825,10 +825,14 @@ gradient reach (at L) |\n|---|---|---|---|---|---|"
             .map_or("-".into(), |g| format!("{} (L = {longest})", sci(g)));
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {reach} |",
+            "| {} | {} | {}{} | {} | {} | {reach} |",
             b.variant,
             if gated(&b.settings) { "yes" } else { "no" },
             b.describe(),
+            b.passing.as_ref().map_or(String::new(), |p| format!(
+                "; {}",
+                probe_text(p, b.threshold)
+            )),
             at(256),
             at(1024)
         );
