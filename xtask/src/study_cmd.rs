@@ -334,7 +334,9 @@ pub fn run(args: StudyArgs) -> Result<()> {
     let notice = |line: &str| bar.suspend(|| eprintln!("note: {line}"));
     let planned = |iters: u64, line: &str| {
         bar.inc_length(iters);
-        bar.suspend(|| eprintln!("note: {line}"));
+        if !line.is_empty() {
+            bar.suspend(|| eprintln!("note: {line}"));
+        }
     };
     let options = RunOptions {
         threads,

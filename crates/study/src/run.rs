@@ -36,8 +36,9 @@ pub struct RunOptions<'a> {
     /// bar); called from the worker threads.
     pub progress: &'a (dyn Fn(u64) + Sync),
     /// Told the iterations of the runs an adaptive study adds after its
-    /// first round ([`crate::adaptive`]), before they start, with a line
-    /// saying what they are for (the progress bar grows).
+    /// first round ([`crate::adaptive`]), before they start (the progress
+    /// bar grows; the runs the folder already holds count as done), with a
+    /// line saying what is still to train (empty when nothing is).
     pub planned: &'a (dyn Fn(u64, &str) + Sync),
     /// Told, one line each, what the folder held that was not kept (run
     /// files retrained and why, an old study replaced).
@@ -267,22 +268,29 @@ fn run_adaptive(
                 e.insert(Arc::new(task.heldout(study.heldout, study.heldout_seed)?));
             }
         }
+        // Announce the runs still to train (a resumed study finds the rest).
+        let to_train: Vec<&Job> = jobs
+            .iter()
+            .filter(|j| !dir.runs().join(j.file_name()).exists())
+            .collect();
         if round > 1 {
             let mut cells: Vec<String> = Vec::new();
-            for j in &jobs {
+            for j in &to_train {
                 let cell = format!("{} L={}", j.variant.label(), j.length);
                 if !cells.contains(&cell) {
                     cells.push(cell);
                 }
             }
-            (options.planned)(
-                (jobs.len() * study.schedule.iters) as u64,
-                &format!(
+            let line = if to_train.is_empty() {
+                String::new()
+            } else {
+                format!(
                     "round {round}: {} more runs ({})",
-                    jobs.len(),
+                    to_train.len(),
                     seqdata::io::abbreviate(&cells.join(", "), 200)
-                ),
-            );
+                )
+            };
+            (options.planned)((jobs.len() * study.schedule.iters) as u64, &line);
         }
         runs.extend(execute(study, &jobs, heldout, dir, options, None)?);
     }
