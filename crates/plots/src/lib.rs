@@ -1649,7 +1649,10 @@ fn baseline(report: &StudyReport, length: usize) -> Option<f64> {
 
 /// "10 seeds" / "1 seed".
 fn seeds_phrase(report: &StudyReport) -> String {
+    // A study that adds seeds gives cells of different counts.
+    let most = report.summary.iter().map(|r| r.seeds).max().unwrap_or(0);
     match report.config.seeds.len() {
+        n if most > n => format!("{n} to {most} seeds"),
         1 => "1 seed".to_owned(),
         n => format!("{n} seeds"),
     }

@@ -264,8 +264,7 @@ fn run_adaptive(
         }
         for job in &jobs {
             if let std::collections::btree_map::Entry::Vacant(e) = heldout.entry(job.length) {
-                let task = AlternatingSign::new(job.length)?;
-                e.insert(Arc::new(task.heldout(study.heldout, study.heldout_seed)?));
+                e.insert(heldout_set(study, job.length)?);
             }
         }
         // Announce the runs still to train (a resumed study finds the rest).
@@ -346,15 +345,17 @@ fn check_threads(threads: usize) -> Result<()> {
 
 /// The held-out set of every length of the study.
 pub(crate) fn heldout_sets(study: &Study) -> Result<BTreeMap<usize, Arc<Dataset>>> {
-    let mut heldout = BTreeMap::new();
-    for &l in &study.lengths {
-        let task = AlternatingSign::new(l)?;
-        heldout.insert(
-            l,
-            Arc::new(task.heldout(study.heldout, study.heldout_seed)?),
-        );
-    }
-    Ok(heldout)
+    study
+        .lengths
+        .iter()
+        .map(|&l| Ok((l, heldout_set(study, l)?)))
+        .collect()
+}
+
+/// The held-out set of `study` at length `l`.
+fn heldout_set(study: &Study, l: usize) -> Result<Arc<Dataset>> {
+    let task = AlternatingSign::new(l)?;
+    Ok(Arc::new(task.heldout(study.heldout, study.heldout_seed)?))
 }
 
 /// Trains every job of `jobs` not yet in the folder (marking each run with
@@ -547,13 +548,7 @@ pub(crate) fn gather_runs(
             if rs.is_empty() {
                 continue;
             }
-            let majority = match heldout.get(&length) {
-                Some(d) => nncore::majority_per_position(d.labels()),
-                None => AlternatingSign::new(length)
-                    .and_then(|t| t.heldout(study.heldout, study.heldout_seed))
-                    .map(|d| nncore::majority_per_position(d.labels()))
-                    .unwrap_or_default(),
-            };
+            let majority = nncore::majority_per_position(heldout[&length].labels());
             rows.push(summarise(variant, length, &rs, majority));
         }
     }

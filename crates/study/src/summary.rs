@@ -59,15 +59,19 @@ pub fn interval(r: &SummaryRow) -> String {
         return "none (every seed diverged)".into();
     }
     match r.heldout_acc_ci95 {
-        // An accuracy lies in [0, 1]: so does the interval shown.
-        Some(h) => format!(
-            "{:.3} [{:.3}, {:.3}]",
-            r.heldout_acc_mean,
-            (r.heldout_acc_mean - h).max(0.0),
-            (r.heldout_acc_mean + h).min(1.0)
-        ),
+        Some(h) => mean_ci(r.heldout_acc_mean, h),
         None => format!("{:.3} (1 seed)", r.heldout_acc_mean),
     }
+}
+
+/// `0.912 [0.874, 0.950]`: a mean accuracy and its 95% interval, cut to
+/// [0, 1] (an accuracy lies there: so does the interval shown).
+fn mean_ci(mean: f64, half_width: f64) -> String {
+    format!(
+        "{mean:.3} [{:.3}, {:.3}]",
+        (mean - half_width).max(0.0),
+        (mean + half_width).min(1.0)
+    )
 }
 
 fn acc(r: &SummaryRow) -> String {
@@ -747,12 +751,7 @@ fn seed_counts(report: &StudyReport) -> String {
 /// A probe as `L = 96: 0.912 [0.874, 0.950], 4 of 5 seeds ≥ 0.90`.
 fn probe_text(p: &crate::adaptive::Probe, threshold: f64) -> String {
     let ci = match p.ci95 {
-        Some(h) => format!(
-            "{:.3} [{:.3}, {:.3}]",
-            p.mean,
-            (p.mean - h).max(0.0),
-            (p.mean + h).min(1.0)
-        ),
+        Some(h) => mean_ci(p.mean, h),
         None => format!("{:.3}", p.mean),
     };
     format!(
@@ -801,7 +800,7 @@ not | lengths probed |\n|---|---|---|---|---|"
         "Computed from the runs above. *Gate-less*: every cell without gates (the tanh RNN \
 however trained or initialised, the IRNNs, the IndRNN, the LRU); the GRU and LSTM are the gated \
 reference. *Gradient reach*: how much of the last step's error gets back to the first step at \
-the end of training, ‖∂E(L−1)/∂h₀‖ / ‖∂E(L−1)/∂h_(L−1)‖ (for the LRU, of its state x), the \
+the end of training, ‖∂E(L−1)/∂h₀‖ / ‖∂E(L−1)/∂h_(L−1)‖ (for the LRU, of its state s), the \
 median over seeds, at the longest length probed.\n"
     );
     let _ = writeln!(
