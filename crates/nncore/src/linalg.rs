@@ -48,8 +48,10 @@ pub fn axpy<S: Scalar>(alpha: S, x: &[S], y: &mut [S]) {
 }
 
 /// `out = v · M` for a row-major `M` of `v.len()` rows and `out.len()`
-/// columns: `out[j] = Σ_i v[i] M[i][j]`, formed as a sum of scaled rows so
-/// `M` is read once, contiguously.
+/// columns: `out[j] = Σ_i v[i] M[i][j]`, formed as a sum of scaled rows
+/// added in order (`((out[j] + v[0] M[0][j]) + v[1] M[1][j]) + …`, each
+/// term by [`Scalar::madd`]), so `M` is read once. Chunks of columns stay
+/// in registers while the rows pass.
 ///
 /// `out` is overwritten (set to `init` first if given, else zero).
 ///
@@ -63,9 +65,12 @@ pub fn vec_mat<S: Scalar>(v: &[S], m: &[S], init: Option<&[S]>, out: &mut [S]) {
         Some(b) => out.copy_from_slice(b),
         None => out.fill(S::zero()),
     }
-    for (&vi, row) in v.iter().zip(m.chunks_exact(cols)) {
-        axpy(vi, row, out);
+    if cols == 0 {
+        return;
     }
+    // The rows added one at a time, in order (the sums of `axpy` row after
+    // row), each chunk of columns kept in registers while the rows pass.
+    by_passes::<S, false>(v, m, out);
 }
 
 /// Numbers per vector register of the widest vectors the kernels count on
@@ -105,31 +110,44 @@ pub fn vec_mat_acc<S: Scalar>(v: &[S], m: &[S], out: &mut [S]) {
     if cols == 0 {
         return;
     }
-    // Passes over every row, each keeping a chunk of whole vectors in
-    // registers: as few passes as 16 vectors a pass allow, of equal widths
-    // (so each pass has many independent chains of multiply–adds), then
-    // single columns. Each column's sum is the same whatever its chunk.
-    let whole = cols / vector::<S>();
+    by_passes::<S, true>(v, m, out);
+}
+
+/// `out += v · M` by passes over every row, each keeping a chunk of whole
+/// vectors of columns in registers: as few passes as 16 vectors a pass
+/// allow, of equal widths (so each pass has many independent chains of
+/// multiply–adds), then single columns. Each column's sum is the same
+/// whatever its chunk: rows four at a time by [`Scalar::madd4`] if
+/// `BLOCKED` (then the rest one at a time), else one at a time in order.
+#[inline(always)]
+fn by_passes<S: Scalar, const BLOCKED: bool>(v: &[S], m: &[S], out: &mut [S]) {
+    let whole = out.len() / vector::<S>();
     let passes = whole.div_ceil(16).max(1);
     let mut j = 0;
     for p in 0..passes {
         // Vectors in this pass: the whole ones spread evenly.
         let n = whole * (p + 1) / passes - whole * p / passes;
-        j = vec_mat_acc_pass::<S>(v, m, out, j, n);
+        j = vec_mat_acc_pass::<S, BLOCKED>(v, m, out, j, n);
     }
-    vec_mat_acc_from::<S, 1>(v, m, out, j);
+    vec_mat_acc_from::<S, 1, BLOCKED>(v, m, out, j);
 }
 
-/// One pass of [`vec_mat_acc`] over `n` vectors' worth of columns from
+/// One pass of [`by_passes`] over `n` vectors' worth of columns from
 /// column `j0` (`n ≤ 16`); returns the first column left.
 #[inline(always)]
-fn vec_mat_acc_pass<S: Scalar>(v: &[S], m: &[S], out: &mut [S], j0: usize, n: usize) -> usize {
+fn vec_mat_acc_pass<S: Scalar, const BLOCKED: bool>(
+    v: &[S],
+    m: &[S],
+    out: &mut [S],
+    j0: usize,
+    n: usize,
+) -> usize {
     macro_rules! widths {
         ($($k:literal)*) => {
             match (S::PRECISION, n) {
                 (_, 0) => j0,
-                $((Precision::F64, $k) => vec_mat_acc_from::<S, { 4 * $k }>(v, m, out, j0),)*
-                $((Precision::F32, $k) => vec_mat_acc_from::<S, { 8 * $k }>(v, m, out, j0),)*
+                $((Precision::F64, $k) => vec_mat_acc_from::<S, { 4 * $k }, BLOCKED>(v, m, out, j0),)*
+                $((Precision::F32, $k) => vec_mat_acc_from::<S, { 8 * $k }, BLOCKED>(v, m, out, j0),)*
                 _ => unreachable!("at most 16 vectors a pass"),
             }
         };
@@ -137,21 +155,21 @@ fn vec_mat_acc_pass<S: Scalar>(v: &[S], m: &[S], out: &mut [S], j0: usize, n: us
     widths!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
 }
 
-/// [`vec_mat_acc`] on the chunks of `C` columns from column `j0` on, as
-/// many as fit; returns the first column left.
+/// [`by_passes`] on the chunks of `C` columns from column `j0` on, as many
+/// as fit; returns the first column left.
 #[inline(always)]
-fn vec_mat_acc_from<S: Scalar, const C: usize>(
+fn vec_mat_acc_from<S: Scalar, const C: usize, const BLOCKED: bool>(
     v: &[S],
     m: &[S],
     out: &mut [S],
     j0: usize,
 ) -> usize {
     let cols = out.len();
-    let blocks = v.len() / 4;
+    let blocks = if BLOCKED { v.len() / 4 } else { 0 };
     let mut j0 = j0;
     while j0 + C <= cols {
         let mut acc: [S; C] = out[j0..j0 + C].try_into().expect("a chunk");
-        for (b, vs) in v.chunks_exact(4).enumerate() {
+        for (b, vs) in v.chunks_exact(4).take(blocks).enumerate() {
             let row = |k: usize| &m[(4 * b + k) * cols + j0..][..C];
             add_rows4(
                 &mut acc,
@@ -178,6 +196,14 @@ const fn lanes<S: Scalar>() -> usize {
     match S::PRECISION {
         Precision::F64 => 4,
         Precision::F32 => 16,
+    }
+}
+
+/// `acc[l] = madd(acc[l], m[l], v[l])` for every lane.
+#[inline(always)]
+fn madd_lanes<S: Scalar, const N: usize>(acc: &mut [S; N], m: &[S; N], v: &[S; N]) {
+    for l in 0..N {
+        acc[l] = S::madd(acc[l], m[l], v[l]);
     }
 }
 
@@ -233,13 +259,14 @@ fn mat_vec_n<S: Scalar, const N: usize>(m: &[S], v: &[S], out: &mut [S]) {
             r3[..body].as_chunks::<N>().0,
         );
         let mut acc = [[S::zero(); N]; 4];
+        // Row by row within each step of `k`, so each row's lanes are one
+        // (or two) vectors (interleaving the rows lane by lane made the
+        // compiler pack across rows and shuffle); the same sums either way.
         for (k, vv) in vb.iter().enumerate() {
-            for l in 0..N {
-                acc[0][l] = S::madd(acc[0][l], c0[k][l], vv[l]);
-                acc[1][l] = S::madd(acc[1][l], c1[k][l], vv[l]);
-                acc[2][l] = S::madd(acc[2][l], c2[k][l], vv[l]);
-                acc[3][l] = S::madd(acc[3][l], c3[k][l], vv[l]);
-            }
+            madd_lanes(&mut acc[0], &c0[k], vv);
+            madd_lanes(&mut acc[1], &c1[k], vv);
+            madd_lanes(&mut acc[2], &c2[k], vv);
+            madd_lanes(&mut acc[3], &c3[k], vv);
         }
         for ((o, a), row) in o4.iter_mut().zip(acc).zip([r0, r1, r2, r3]) {
             let tail: S = row[body..]
@@ -267,10 +294,11 @@ fn mat_vec_n<S: Scalar, const N: usize>(m: &[S], v: &[S], out: &mut [S]) {
 ///   place (the summation orders the article's results have always had);
 /// - in `f32` [`StepMatrix::prepare`] copies `M` once per sequence (it does
 ///   not change during a forward or backward pass): for the forward product
-///   `v · M` with its rows padded to a multiple of 8 columns, and for the
-///   backward carry `M · v` as `Mᵀ`, padded the same way, so that both are
-///   [`vec_mat_acc`]s whose every column chunk is a full vector of fused
-///   multiply–adds.
+///   `v · M` with its rows padded to a multiple of 8 columns and cut into
+///   column panels, one contiguous block per pass of [`vec_mat_acc`], and
+///   for the backward carry `M · v` as `Mᵀ`, padded the same way, so that
+///   both are [`vec_mat_acc`]s whose every column chunk is a full vector of
+///   fused multiply–adds, reading memory in order.
 ///
 /// ```
 /// use nncore::linalg::StepMatrix;
@@ -289,14 +317,37 @@ fn mat_vec_n<S: Scalar, const N: usize>(m: &[S], v: &[S], out: &mut [S]) {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepMatrix<S> {
-    /// `f32`: the padded copy (`M`, or `Mᵀ` for a carry plan).
+    /// `f32`: the copy (`M` in column panels, or `Mᵀ` padded for a carry plan).
     copy: Vec<S>,
     /// `f32`: the padded product being formed.
     scratch: Vec<S>,
+    /// `f32` forward plan: the first column and the width of each panel.
+    panels: Vec<(usize, usize)>,
     rows: usize,
     cols: usize,
     /// Whether the copy is `Mᵀ` (the backward carry's plan).
     transposed: bool,
+}
+
+/// The column panels of a forward plan's copy of a matrix `width` columns
+/// wide: the passes [`vec_mat_acc`] would make over it (whole vectors, at
+/// most 16 a pass, of equal widths), so that each is one pass over a
+/// contiguous block.
+fn panels<S: Scalar>(width: usize) -> Vec<(usize, usize)> {
+    let v = vector::<S>();
+    let whole = width / v;
+    let passes = whole.div_ceil(16);
+    let mut out = Vec::with_capacity(passes + 1);
+    let mut j = 0;
+    for p in 0..passes {
+        let w = v * (whole * (p + 1) / passes - whole * p / passes);
+        out.push((j, w));
+        j += w;
+    }
+    if j < width {
+        out.push((j, width - j));
+    }
+    out
 }
 
 impl<S: Scalar> StepMatrix<S> {
@@ -320,13 +371,23 @@ impl<S: Scalar> StepMatrix<S> {
             (rows, cols)
         };
         let padded = width.next_multiple_of(8);
-        let (copy, scratch) = match S::PRECISION {
-            Precision::F64 => (Vec::new(), Vec::new()),
-            Precision::F32 => (vec![S::zero(); n * padded], vec![S::zero(); padded]),
+        let (copy, scratch, panels) = match S::PRECISION {
+            Precision::F64 => (Vec::new(), Vec::new(), Vec::new()),
+            Precision::F32 if transposed => (
+                vec![S::zero(); n * padded],
+                vec![S::zero(); padded],
+                Vec::new(),
+            ),
+            Precision::F32 => (
+                vec![S::zero(); n * padded],
+                vec![S::zero(); padded],
+                panels::<S>(padded),
+            ),
         };
         Self {
             copy,
             scratch,
+            panels,
             rows,
             cols,
             transposed,
@@ -338,8 +399,11 @@ impl<S: Scalar> StepMatrix<S> {
         self.scratch.len()
     }
 
-    /// Takes `m` for the products that follow (in `f32`, copies it, padded
-    /// and for a carry plan transposed; in `f64`, nothing).
+    /// Takes `m` for the products that follow (in `f32`, copies it: for a
+    /// forward plan into column panels, each stored row by row in one
+    /// contiguous block, so every pass of a product streams through memory
+    /// in order; for a carry plan transposed, its rows padded; in `f64`,
+    /// nothing).
     ///
     /// # Panics
     /// If `m` is not `rows × cols`.
@@ -362,8 +426,14 @@ impl<S: Scalar> StepMatrix<S> {
                 }
             }
         } else {
-            for (dst, src) in self.copy.chunks_exact_mut(p).zip(m.chunks_exact(c)) {
-                dst[..c].copy_from_slice(src);
+            // Panel (j0, w) holds rows 0..r of columns j0..j0 + w at offset
+            // r · j0; the padding columns stay zero.
+            for &(j0, w) in &self.panels {
+                let panel = &mut self.copy[r * j0..r * (j0 + w)];
+                let real = w.min(c.saturating_sub(j0));
+                for (dst, src) in panel.chunks_exact_mut(w).zip(m.chunks_exact(c)) {
+                    dst[..real].copy_from_slice(&src[j0..j0 + real]);
+                }
             }
         }
     }
@@ -381,10 +451,19 @@ impl<S: Scalar> StepMatrix<S> {
         match S::PRECISION {
             Precision::F64 => vec_mat_acc(v, m, out),
             Precision::F32 => {
-                let c = self.cols;
+                let (r, c) = (self.rows, self.cols);
                 assert_eq!(out.len(), c, "StepMatrix: out has the wrong size");
+                assert_eq!(v.len(), r, "StepMatrix: v has the wrong size");
                 self.scratch[..c].copy_from_slice(out);
-                vec_mat_acc(v, &self.copy, &mut self.scratch);
+                // Each column's sum does not depend on its panel: the same
+                // bits as one vec_mat_acc over the padded matrix.
+                for &(j0, w) in &self.panels {
+                    vec_mat_acc(
+                        v,
+                        &self.copy[r * j0..r * (j0 + w)],
+                        &mut self.scratch[j0..j0 + w],
+                    );
+                }
                 out.copy_from_slice(&self.scratch[..c]);
             }
         }
@@ -423,13 +502,14 @@ impl<S: Scalar> StepMatrix<S> {
 /// If the shapes do not agree.
 pub fn outer_sum<S: Scalar>(a: &[S], b: &[S], a_cols: usize, col: &mut [S], out: &mut [S]) {
     match S::PRECISION {
-        Precision::F64 => outer_sum_c::<S, 8>(a, b, a_cols, col, out),
-        Precision::F32 => outer_sum_c::<S, 16>(a, b, a_cols, col, out),
+        // Four rows by four vectors: 16 accumulators.
+        Precision::F64 => outer_sum_c::<S, 16, 4>(a, b, a_cols, col, out),
+        Precision::F32 => outer_sum_c::<S, 32, 8>(a, b, a_cols, col, out),
     }
 }
 
 #[inline(always)]
-fn outer_sum_c<S: Scalar, const C: usize>(
+fn outer_sum_c<S: Scalar, const C: usize, const V: usize>(
     a: &[S],
     b: &[S],
     a_cols: usize,
@@ -453,9 +533,10 @@ fn outer_sum_c<S: Scalar, const C: usize>(
     }
     let i_blocks = a_cols / 4;
     for i0 in (0..i_blocks * 4).step_by(4) {
-        // Chunks of C columns, then of 4, then single columns: the same sums.
+        // Chunks of C columns, then of one vector, then single columns: the
+        // same sums.
         let j = outer_rows4_from::<S, C>(a, b, a_cols, b_cols, n, i0, out, 0);
-        let j = outer_rows4_from::<S, 4>(a, b, a_cols, b_cols, n, i0, out, j);
+        let j = outer_rows4_from::<S, V>(a, b, a_cols, b_cols, n, i0, out, j);
         outer_rows4_from::<S, 1>(a, b, a_cols, b_cols, n, i0, out, j);
     }
     // The last rows of the result: (column i of A) · B.
@@ -491,7 +572,8 @@ fn outer_rows4_from<S: Scalar, const C: usize>(
         let mut acc = [[S::zero(); C]; 4];
         for t4 in 0..tb {
             let t = 4 * t4;
-            let rows = [0, 1, 2, 3].map(|k| &b[(t + k) * b_cols + j0..][..C]);
+            let row = |k: usize| &b[(t + k) * b_cols + j0..][..C];
+            let rows = [row(0), row(1), row(2), row(3)];
             for (r, acc) in acc.iter_mut().enumerate() {
                 add_rows4(
                     acc,
@@ -644,6 +726,73 @@ mod tests {
         }
     }
 
+    /// The kernels' plain definitions in any precision: one entry at a
+    /// time, in the summation order each kernel promises.
+    mod plain {
+        use super::super::{Scalar, fold};
+
+        pub fn vec_mat_acc<S: Scalar>(v: &[S], m: &[S], out: &mut [S]) {
+            let cols = out.len();
+            let blocks = v.len() / 4;
+            for (j, o) in out.iter_mut().enumerate() {
+                let mut acc = *o;
+                for b in 0..blocks {
+                    let i = 4 * b;
+                    let a = [v[i], v[i + 1], v[i + 2], v[i + 3]];
+                    let r = [0, 1, 2, 3].map(|k| m[(i + k) * cols + j]);
+                    acc = S::madd4(acc, a, r);
+                }
+                for i in blocks * 4..v.len() {
+                    acc = S::madd(acc, v[i], m[i * cols + j]);
+                }
+                *o = acc;
+            }
+        }
+
+        pub fn vec_mat<S: Scalar>(v: &[S], m: &[S], init: &[S], out: &mut [S]) {
+            out.copy_from_slice(init);
+            for (&vi, row) in v.iter().zip(m.chunks_exact(out.len().max(1))) {
+                for (o, &x) in out.iter_mut().zip(row) {
+                    *o = S::madd(*o, vi, x);
+                }
+            }
+        }
+
+        pub fn mat_vec<S: Scalar, const N: usize>(m: &[S], v: &[S], out: &mut [S]) {
+            let cols = v.len();
+            let blocks = out.len() / 4;
+            let body = cols - cols % N;
+            for (r, o) in out.iter_mut().enumerate() {
+                let row = &m[r * cols..(r + 1) * cols];
+                if r >= blocks * 4 {
+                    *o = super::super::dot(row, v);
+                    continue;
+                }
+                let mut acc = [S::zero(); N];
+                for k in (0..body).step_by(N) {
+                    for l in 0..N {
+                        acc[l] = S::madd(acc[l], row[k + l], v[k + l]);
+                    }
+                }
+                let tail: S = row[body..]
+                    .iter()
+                    .zip(&v[body..])
+                    .map(|(&x, &y)| x * y)
+                    .sum();
+                *o = fold(acc) + tail;
+            }
+        }
+
+        pub fn outer_sum<S: Scalar>(a: &[S], b: &[S], a_cols: usize, n: usize, out: &mut [S]) {
+            let b_cols = b.len() / n.max(1);
+            for (i, row) in out.chunks_exact_mut(b_cols.max(1)).enumerate().take(a_cols) {
+                let col: Vec<S> = (0..n).map(|t| a[t * a_cols + i]).collect();
+                row.fill(S::zero());
+                vec_mat_acc(&col, b, row);
+            }
+        }
+    }
+
     fn numbers<S: Scalar>(n: usize, seed: u64) -> Vec<S> {
         (0..n)
             .map(|i| S::from_f64(((i as u64 * 2654435761 + seed) % 1000) as f64 / 500.0 - 1.0))
@@ -662,6 +811,13 @@ mod tests {
             vec_mat_acc(&v, &m, &mut a);
             before::vec_mat_acc(&v, &m, &mut b);
             prop_assert_eq!(&a, &b);
+            // vec_mat: the rows added by axpy, one after another.
+            b.copy_from_slice(&w);
+            for (&vi, row) in v.iter().zip(m.chunks_exact(cols)) {
+                axpy(vi, row, &mut b);
+            }
+            vec_mat(&v, &m, Some(&w), &mut a);
+            prop_assert_eq!(&a, &b);
             let (mut a, mut b) = (vec![0.0; rows], vec![0.0; rows]);
             mat_vec(&m, &w, &mut a);
             before::mat_vec(&m, &w, &mut b);
@@ -674,6 +830,47 @@ mod tests {
             let (mut a, mut b) = (vec![f64::NAN; rows * cols], vec![f64::NAN; rows * cols]);
             outer_sum(&x, &y, rows, &mut vec![0.0; n], &mut a);
             before::outer_sum(&x, &y, rows, n, &mut b);
+            prop_assert_eq!(a, b);
+        }
+
+        /// In f32 too the blocked kernels and both step-matrix plans give
+        /// the bits of their plain definitions (each entry summed in one
+        /// fixed order, [`Scalar::madd4`] over blocks of four), whatever the
+        /// shape: how columns are chunked, packed or padded changes nothing.
+        #[test]
+        fn f32_kernels_keep_their_summation_order(
+            rows in 0usize..23, cols in 1usize..150, n in 1usize..11, seed in 0u64..1000,
+        ) {
+            let (m, v, w) = (numbers::<f32>(rows * cols, seed), numbers::<f32>(rows, seed + 1), numbers::<f32>(cols, seed + 2));
+            let (mut a, mut b) = (numbers::<f32>(cols, seed + 3), numbers::<f32>(cols, seed + 3));
+            let mut c_plain = vec![0.0; cols];
+            vec_mat_acc(&v, &m, &mut a);
+            plain::vec_mat_acc(&v, &m, &mut b);
+            prop_assert_eq!(&a, &b);
+            vec_mat(&v, &m, Some(&w), &mut a);
+            plain::vec_mat(&v, &m, &w, &mut c_plain);
+            prop_assert_eq!(&a, &c_plain);
+            let mut fwd = StepMatrix::forward(rows, cols);
+            fwd.prepare(&m);
+            let mut c = numbers::<f32>(cols, seed + 3);
+            fwd.vec_mat_acc(&m, &v, &mut c);
+            prop_assert_eq!(&c, &b);
+            let (mut a, mut b) = (vec![0.0; rows], vec![0.0; rows]);
+            mat_vec(&m, &w, &mut a);
+            plain::mat_vec::<f32, 16>(&m, &w, &mut b);
+            prop_assert_eq!(&a, &b);
+            // The carry plan is a vec_mat_acc over Mᵀ.
+            let mt: Vec<f32> = (0..cols * rows).map(|k| m[(k % rows) * cols + k / rows]).collect();
+            let mut want = vec![0.0; rows];
+            plain::vec_mat_acc(&w, &mt, &mut want);
+            let mut carry = StepMatrix::carry(rows, cols);
+            carry.prepare(&m);
+            carry.mat_vec(&m, &w, &mut b);
+            prop_assert_eq!(&b, &want);
+            let (x, y) = (numbers::<f32>(n * rows, seed + 4), numbers::<f32>(n * cols, seed + 5));
+            let (mut a, mut b) = (vec![f32::NAN; rows * cols], vec![f32::NAN; rows * cols]);
+            outer_sum(&x, &y, rows, &mut vec![0.0; n], &mut a);
+            plain::outer_sum(&x, &y, rows, n, &mut b);
             prop_assert_eq!(a, b);
         }
 
