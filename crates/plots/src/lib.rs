@@ -402,7 +402,7 @@ fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
 
     let x = AxisSpec {
         range: lo - pad..hi + pad,
-        ticks: lengths.iter().map(|&l| (l as f64).log2()).collect(),
+        ticks: spaced_log2_ticks(&lengths, (hi - lo + 2.0 * pad) * TICK_LABEL_PX / PLOT_PX),
         desc: "sequence length L (log2 scale)".to_owned(),
         fmt: Box::new(|v| format!("{:.0}", v.exp2())),
     };
@@ -436,11 +436,6 @@ fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
                 6,
                 4,
                 THRESHOLD.stroke_width(2),
-            )])?;
-            chart.draw_series([Text::new(
-                format!("threshold {t}"),
-                (x0 + 0.02 * (x1 - x0), t),
-                ("sans-serif", 15).into_font().color(&THRESHOLD),
             )])?;
             occupied.push(vec![(x0, t), (x1, t)]);
         }
@@ -476,8 +471,38 @@ fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
         if !baselines.is_empty() {
             legend.baseline("majority baseline".to_owned());
         }
+        if let Some(search) = &report.config.search {
+            legend.line(
+                format!("holds at or above {}", search.threshold),
+                THRESHOLD,
+                2,
+                Some((6, 4)),
+            );
+        }
         draw_legend(&chart, body, &legend, &occupied, at)
     })
+}
+
+/// About how wide the plotting area of a chart is, in pixels.
+const PLOT_PX: f64 = 840.0;
+/// The room a length's tick label needs, in pixels.
+const TICK_LABEL_PX: f64 = 38.0;
+
+/// The log2 positions of the lengths to label on a log2 axis, at least
+/// `gap` apart so no two labels overlap: every power of two first (the
+/// doubling steps of a search), then the other lengths, shortest first,
+/// where they fit.
+fn spaced_log2_ticks(lengths: &[usize], gap: f64) -> Vec<f64> {
+    let pow2 = lengths.iter().filter(|l| l.is_power_of_two());
+    let rest = lengths.iter().filter(|l| !l.is_power_of_two());
+    let mut ticks: Vec<f64> = Vec::new();
+    for x in pow2.chain(rest).map(|&l| (l as f64).log2()) {
+        if ticks.iter().all(|&t| (t - x).abs() >= gap) {
+            ticks.push(x);
+        }
+    }
+    ticks.sort_by(f64::total_cmp);
+    ticks
 }
 
 /// Accuracy at each position `t` at the end of training, length `l`: per
@@ -2204,6 +2229,31 @@ mod tests {
                 (num("cx"), num("cy"))
             })
             .collect()
+    }
+
+    /// A search's probes crowd together (128, 136, …, 192): only labels
+    /// that do not overlap are kept, every power of two among them.
+    #[test]
+    fn crowded_lengths_keep_spaced_labels_and_the_powers_of_two() {
+        let lengths = [
+            8, 16, 32, 64, 128, 136, 144, 152, 160, 176, 192, 256, 272, 288, 512,
+        ];
+        let gap = 0.3;
+        let ticks = spaced_log2_ticks(&lengths, gap);
+        for w in ticks.windows(2) {
+            assert!(w[1] - w[0] >= gap, "{ticks:?}");
+        }
+        for l in [8, 16, 32, 64, 128, 256, 512] {
+            assert!(ticks.contains(&f64::from(l).log2()), "{l}: {ticks:?}");
+        }
+        // The shortest length far enough from 128 is labelled (160), and
+        // the lengths too near it are not.
+        assert!(ticks.contains(&160f64.log2()), "{ticks:?}");
+        for l in [136, 144, 152, 176] {
+            assert!(!ticks.contains(&f64::from(l).log2()), "{l}: {ticks:?}");
+        }
+        // Lengths far apart are all labelled.
+        assert_eq!(spaced_log2_ticks(&[8, 12, 24], gap).len(), 3);
     }
 
     #[test]

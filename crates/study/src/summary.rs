@@ -164,11 +164,21 @@ change by; more seeds (--seeds) would.",
             .filter(|r| r.heldout_acc_mean < LEARNS || r.heldout_acc_mean.is_nan())
             .map(|r| r.length)
             .collect();
-        out.push(format!(
-            "{model}: mean held-out accuracy ≥ {LEARNS:.2} at L = {}; below at L = {}.",
-            list(&learned),
-            list(&not)
-        ));
+        out.push(match (learned.is_empty(), not.is_empty()) {
+            (true, _) => format!(
+                "{model}: mean held-out accuracy below {LEARNS:.2} at every length (L = {}).",
+                list(&not)
+            ),
+            (false, true) => format!(
+                "{model}: mean held-out accuracy ≥ {LEARNS:.2} at every length (L = {}).",
+                list(&learned)
+            ),
+            (false, false) => format!(
+                "{model}: mean held-out accuracy ≥ {LEARNS:.2} at L = {}; below at L = {}.",
+                list(&learned),
+                list(&not)
+            ),
+        });
         let never: Vec<usize> = rows
             .iter()
             .filter(|r| !beats_baseline(r))
@@ -183,9 +193,14 @@ frequent label) at L = {}: it learned nothing there.",
         }
         let diverged: usize = rows.iter().map(|r| r.diverged).sum();
         if diverged > 0 {
+            let (runs, they) = if diverged == 1 {
+                ("run", "it is")
+            } else {
+                ("runs", "they are")
+            };
             out.push(format!(
-                "{model}: {diverged} runs diverged (a NaN or infinity); they are counted apart and \
-not averaged in."
+                "{model}: {diverged} {runs} diverged (a NaN or infinity); {they} counted apart \
+and not averaged in."
             ));
         }
         // A search states its own breaking lengths (in its section).
@@ -901,7 +916,15 @@ fn gateless_verdict(report: &StudyReport) -> Vec<String> {
             b.describe()
         ));
     }
+    let longest = report.lengths().into_iter().max().unwrap_or(0);
     for (l, level) in [(256, 0.95), (1024, 0.95)] {
+        if !report.summary.iter().any(|r| r.length == l) {
+            out.push(format!(
+                "No variant was probed at L = {l}: every search stopped before it (the longest \
+probe: L = {longest})."
+            ));
+            continue;
+        }
         let holding: Vec<String> = report
             .summary
             .iter()

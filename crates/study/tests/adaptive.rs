@@ -83,6 +83,12 @@ fn a_search_runs_records_its_probes_and_resumes_without_retraining() {
     let md = std::fs::read_to_string(dir.path().join("SUMMARY.md")).unwrap();
     assert!(md.contains("## Breaking lengths (searched)"), "{md}");
     assert!(md.contains("## What fixes the gate-less RNN"), "{md}");
+    // Lengths no search reached are called unprobed, not failed.
+    assert!(
+        md.contains("No variant was probed at L = 1024: every search stopped before it"),
+        "{md}"
+    );
+    assert!(!md.contains("At L = 1024 no variant"), "{md}");
     // Lose two run files: the resumed search trains exactly those again
     // and ends where it ended.
     let mut files: Vec<_> = std::fs::read_dir(dir.path().join("runs"))
