@@ -733,9 +733,11 @@ tanh RNN's gradients must vanish over time):\n"
     let t = &report.timing;
     let _ = writeln!(
         s,
-        "## Timing\n\n{} runs in {:.1} s wall on {} threads (training {:.1} s, evaluation {:.1} s, \
-summed over runs). Every number above except timing is reproducible bit for bit from the \
-configuration in `study.json`, whatever the thread count.",
+        "## Timing\n\n{} runs. The invocation that wrote this report took {:.1} s wall on {} \
+threads; runs already in `runs/` (from an interrupted or earlier invocation) were reused, not \
+retrained. The runs themselves took {:.1} s of training and {:.1} s of evaluation, summed over \
+runs. Every number above except timing is reproducible bit for bit from the configuration in \
+`study.json`, whatever the thread count.",
         report.runs.len(),
         t.total_wall_s,
         t.threads,
