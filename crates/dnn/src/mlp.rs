@@ -5,7 +5,7 @@ use rand::Rng;
 
 use nncore::activation::{relu_grad_from_output, relu_in_place, sigmoid, sigmoid_in_place};
 use nncore::init::fill_scaled_normal;
-use nncore::linalg::{axpy, mat_vec, vec_mat};
+use nncore::linalg::{mat_vec, vec_mat};
 use nncore::model::{check_batch, check_sequence};
 use nncore::{Error, ParamGroup, ParamSet, Result, Scalar, SequenceModel};
 
@@ -224,9 +224,11 @@ impl<S: Scalar> SequenceModel for Mlp<S> {
             *d *= relu_grad_from_output(z);
         }
         // W1: xᵀ δ1, b1: δ1.
+        // (One pass: `madd(0, x_i, δ)`, what `axpy` onto a zeroed row gives.)
         for (row, &xi) in g_w1.chunks_exact_mut(h).zip(&self.x) {
-            row.fill(S::zero());
-            axpy(xi, &self.delta1, row);
+            for (g, &d) in row.iter_mut().zip(&self.delta1) {
+                *g = S::madd(S::zero(), xi, d);
+            }
         }
         g_b1.copy_from_slice(&self.delta1);
         Ok(loss.as_f64())

@@ -41,9 +41,11 @@ const C2: f64 = 1.428_606_820_309_417_2e-6;
 /// 1.5 · 2^52: adding it rounds to an integer held in the low mantissa bits.
 const ROUND: f64 = 6_755_399_441_055_744.0;
 
-/// `e^y` for `0 <= y <= 40` (the range `tanh` needs), branch-free.
+/// `e^y` for `0 <= y <= 40` (the range `tanh` needs), branch-free, as the
+/// parts `(n, d, 2^k)` of `e^y = (1 + 2 · n/d) · 2^k`: [`tanh`] shares one
+/// division between its two branches.
 #[inline(always)]
-fn exp_small(y: f64) -> f64 {
+fn exp_parts(y: f64) -> (f64, f64, f64) {
     let t = y * LOG2E + ROUND;
     let k = t - ROUND;
     let ki = (t.to_bits() as i64).wrapping_sub(ROUND.to_bits() as i64);
@@ -51,21 +53,32 @@ fn exp_small(y: f64) -> f64 {
     let rr = r * r;
     let px = r * ((EP[0] * rr + EP[1]) * rr + EP[2]);
     let qx = ((EQ[0] * rr + EQ[1]) * rr + EQ[2]) * rr + EQ[3];
-    let er = 1.0 + 2.0 * (px / (qx - px));
-    er * f64::from_bits(((ki + 1023) as u64) << 52)
+    (px, qx - px, f64::from_bits(((ki + 1023) as u64) << 52))
 }
 
 /// `tanh(x)` to a few ulp, branch-free (see the module docs).
+///
+/// Both branches are formed and one selected, but the two quotients they
+/// need first (`P(s)/Q(s)` of the small branch, the Padé quotient of
+/// `e^{2|x|}`) are one division of the selected numerator and denominator:
+/// the same operations on the same numbers, so the same bits, with one
+/// division fewer per element (about 10% faster a loop here).
 #[inline(always)]
 pub fn tanh(x: f64) -> f64 {
     let a = x.abs();
     let s = x * x;
-    let small =
-        (x + x * s * (((P[0] * s + P[1]) * s + P[2]) / (((s + Q[0]) * s + Q[1]) * s + Q[2])))
-            .copysign(x);
     let a = if a > 20.0 { 20.0 } else { a };
-    let large = (1.0 - 2.0 / (exp_small(2.0 * a) + 1.0)).copysign(x);
-    if a < 0.625 { small } else { large }
+    let is_small = a < 0.625;
+    let (pn, pd) = (
+        (P[0] * s + P[1]) * s + P[2],
+        ((s + Q[0]) * s + Q[1]) * s + Q[2],
+    );
+    let (en, ed, scale) = exp_parts(2.0 * a);
+    let (n, d) = if is_small { (pn, pd) } else { (en, ed) };
+    let q = n / d;
+    let small = (x + x * s * q).copysign(x);
+    let large = (1.0 - 2.0 / ((1.0 + 2.0 * q) * scale + 1.0)).copysign(x);
+    if is_small { small } else { large }
 }
 
 /// Applies [`Scalar::tanh_fast`](crate::Scalar::tanh_fast) ([`tanh`] in
@@ -101,6 +114,81 @@ mod tests {
             return u64::MAX;
         }
         ia.abs_diff(ib)
+    }
+
+    /// The implementation before the two quotients shared a division.
+    fn tanh_before(x: f64) -> f64 {
+        fn exp_small(y: f64) -> f64 {
+            let t = y * LOG2E + ROUND;
+            let k = t - ROUND;
+            let ki = (t.to_bits() as i64).wrapping_sub(ROUND.to_bits() as i64);
+            let r = (y - k * C1) - k * C2;
+            let rr = r * r;
+            let px = r * ((EP[0] * rr + EP[1]) * rr + EP[2]);
+            let qx = ((EQ[0] * rr + EQ[1]) * rr + EQ[2]) * rr + EQ[3];
+            let er = 1.0 + 2.0 * (px / (qx - px));
+            er * f64::from_bits(((ki + 1023) as u64) << 52)
+        }
+        let a = x.abs();
+        let s = x * x;
+        let small =
+            (x + x * s * (((P[0] * s + P[1]) * s + P[2]) / (((s + Q[0]) * s + Q[1]) * s + Q[2])))
+                .copysign(x);
+        let a = if a > 20.0 { 20.0 } else { a };
+        let large = (1.0 - 2.0 / (exp_small(2.0 * a) + 1.0)).copysign(x);
+        if a < 0.625 { small } else { large }
+    }
+
+    /// The f64 and f32 results (the article's study, every f32 run) are
+    /// those of the implementation before, bit for bit, on a dense grid,
+    /// at the branch boundary, at the clamp, for tiny and huge inputs and
+    /// for NaN, and through the vectorised loop.
+    #[test]
+    fn keeps_the_bits_it_had() {
+        let mut xs: Vec<f64> = Vec::new();
+        let mut x = -30.0;
+        while x <= 30.0 {
+            xs.push(x);
+            x += 1.0 / 1024.0 + 1e-7;
+        }
+        for b in [0.625f64, 20.0] {
+            for k in -40i64..=40 {
+                let v = f64::from_bits((b.to_bits() as i64 + k) as u64);
+                xs.extend([v, -v]);
+            }
+        }
+        for e in -320..300 {
+            let v = 1.3f64 * 10f64.powi(e);
+            xs.extend([v, -v]);
+        }
+        xs.extend([
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE / 3.0,
+        ]);
+        for &x in &xs {
+            assert_eq!(tanh(x).to_bits(), tanh_before(x).to_bits(), "x = {x:e}");
+            let x32 = x as f32;
+            assert_eq!(
+                tanh_f32(x32).to_bits(),
+                (tanh_before(f64::from(x32)) as f32).to_bits(),
+                "x = {x32:e}"
+            );
+        }
+        assert!(tanh(f64::NAN).is_nan() && tanh_before(f64::NAN).is_nan());
+        let mut v = xs.clone();
+        tanh_in_place(&mut v);
+        for (&y, &x) in v.iter().zip(&xs) {
+            assert_eq!(y.to_bits(), tanh_before(x).to_bits(), "x = {x:e}");
+        }
+        let mut v32: Vec<f32> = xs.iter().map(|&x| x as f32).collect();
+        tanh_in_place(&mut v32);
+        for (&y, &x) in v32.iter().zip(&xs) {
+            let want = tanh_before(f64::from(x as f32)) as f32;
+            assert_eq!(y.to_bits(), want.to_bits(), "x = {x:e}");
+        }
     }
 
     #[test]
