@@ -287,10 +287,16 @@ impl ParamSet {
     }
 
     /// The global (Euclidean) norm of the gradient, summed in the set's
-    /// precision, as `f64`.
+    /// precision, as `f64`. In `f32` with subnormals flushed, as the rest
+    /// of the `f32` arithmetic (docs/SPEC.md §7): the squares of tiny
+    /// gradients are subnormal, and each one took a slow microcode path
+    /// (this norm was half of an MLP's training step).
     pub fn grad_norm(&self) -> f64 {
         match &self.grads {
-            Buffer::F32(g) => linalg::norm(g).as_f64(),
+            Buffer::F32(g) => {
+                let _flushed = crate::subnormal::flush_subnormals(Precision::F32);
+                linalg::norm(g).as_f64()
+            }
             Buffer::F64(g) => linalg::norm(g),
         }
     }
