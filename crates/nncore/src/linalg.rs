@@ -20,21 +20,40 @@ use crate::{Precision, Scalar};
 #[inline]
 pub fn dot<S: Scalar>(a: &[S], b: &[S]) -> S {
     assert_eq!(a.len(), b.len(), "dot: lengths differ");
-    let mut acc = [S::zero(); 8];
-    // Whole arrays of eight (not slices): no bounds checks in the loop
-    // (the same sums).
+    // Partial sum k takes the products k, k + 8, k + 16, …; sums 0..4 and
+    // 4..8 are kept as two arrays of four, each one vector.
+    let (mut lo, mut hi) = ([S::zero(); 4], [S::zero(); 4]);
     let (ac, ar) = a.as_chunks::<8>();
     let (bc, br) = b.as_chunks::<8>();
     for (x, y) in ac.iter().zip(bc) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
-        }
+        let (x4, y4) = (x.as_chunks::<4>().0, y.as_chunks::<4>().0);
+        add_products(&mut lo, &x4[0], &y4[0]);
+        add_products(&mut hi, &x4[1], &y4[1]);
     }
     let mut tail = S::zero();
     for (&x, &y) in ar.iter().zip(br) {
         tail += x * y;
     }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+    fold_dot(lo, hi) + tail
+}
+
+/// `((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))` for [`dot`]'s
+/// partial sums `lo = s0..4`, `hi = s4..8`. Not inlined: where the compiler
+/// saw this fold, it laid the sums out for it (lanes 0 and 2 in one
+/// register, 1 and 3 in another) and shuffled every product of the loop
+/// into place.
+#[inline(never)]
+fn fold_dot<S: Scalar>(lo: [S; 4], hi: [S; 4]) -> S {
+    let s = [lo[0] + hi[0], lo[1] + hi[1], lo[2] + hi[2], lo[3] + hi[3]];
+    (s[0] + s[1]) + (s[2] + s[3])
+}
+
+/// `acc[k] += x[k] · y[k]` (a product, then a sum: not fused).
+#[inline(always)]
+fn add_products<S: Scalar>(acc: &mut [S; 4], x: &[S; 4], y: &[S; 4]) {
+    for k in 0..4 {
+        acc[k] += x[k] * y[k];
+    }
 }
 
 /// `y += alpha * x`.
