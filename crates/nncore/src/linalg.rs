@@ -408,15 +408,14 @@ impl<S: Scalar> StepMatrix<S> {
         let padded = width.next_multiple_of(8);
         let (copy, scratch, panels) = match S::PRECISION {
             Precision::F64 => (Vec::new(), Vec::new(), Vec::new()),
-            Precision::F32 if transposed => (
-                vec![S::zero(); n * padded],
-                vec![S::zero(); padded],
-                Vec::new(),
-            ),
             Precision::F32 => (
                 vec![S::zero(); n * padded],
                 vec![S::zero(); padded],
-                panels::<S>(padded),
+                if transposed {
+                    Vec::new()
+                } else {
+                    panels::<S>(padded)
+                },
             ),
         };
         Self {

@@ -319,8 +319,8 @@ fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
         _ => (0.0, 1.0),
     };
     let pad = ((hi - lo) * 0.08).max(0.4);
-    // About one pixel in log2 units (the plotting area is ~840 px wide).
-    let px = (hi - lo + 2.0 * pad) / 840.0;
+    // About one pixel in log2 units.
+    let px = (hi - lo + 2.0 * pad) / PLOT_PX;
     let n_variants = variants.len().max(1) as f64;
     // Variants side by side around each length, so error bars do not
     // overlap; each seed's dot just right of its variant's error bar. The
@@ -402,7 +402,7 @@ fn accuracy_vs_length(report: &StudyReport) -> Result<String> {
 
     let x = AxisSpec {
         range: lo - pad..hi + pad,
-        ticks: spaced_log2_ticks(&lengths, (hi - lo + 2.0 * pad) * TICK_LABEL_PX / PLOT_PX),
+        ticks: spaced_log2_ticks(&lengths, TICK_LABEL_PX * px),
         desc: "sequence length L (log2 scale)".to_owned(),
         fmt: Box::new(|v| format!("{:.0}", v.exp2())),
     };

@@ -434,10 +434,10 @@ impl Study {
                 "give the largest 95% half-width wanted, in accuracy (0, 1), e.g. 0.03",
             ));
         }
-        if self.max_seeds.is_some() && self.until_ci.is_none() {
+        if let (Some(m), None) = (self.max_seeds, self.until_ci) {
             return Err(Error::invalid(
                 "max_seeds",
-                self.max_seeds.unwrap_or_default(),
+                m,
                 "it caps the seeds until_ci adds: give until_ci too (e.g. until_ci = 0.03)",
             ));
         }
