@@ -527,23 +527,44 @@ impl<S: Scalar> StepMatrix<S> {
 /// `Σ_t a_tᵀ b_t` over the `n` rows: the sum of outer products that a
 /// recurrent-weight gradient is. Entry `(i, j)` is summed over `t` in the
 /// order of [`vec_mat_acc`] (blocks of four rows of `B`, then the rest),
-/// from zero. Four rows of the result and a chunk of columns are formed at
-/// once in registers, so `B` is read `a_cols / 4` times, not `a_cols`; `A`
-/// is read in place. `col` (length `n`) is scratch for the last `a_cols %
-/// 4` rows of the result.
+/// from zero. The rows of `B` are taken [`OUTER_BLOCK`] at a time: a block's
+/// chunk of columns is copied into one contiguous panel that stays in L1
+/// while every four rows of the result pass over it, their partial sums in
+/// registers (carried from block to block in `out`, so the order is the
+/// same). `A` is read in place. `col` (length `n`) is scratch for the last
+/// `a_cols % 4` rows of the result.
 ///
 /// # Panics
 /// If the shapes do not agree.
 pub fn outer_sum<S: Scalar>(a: &[S], b: &[S], a_cols: usize, col: &mut [S], out: &mut [S]) {
+    outer_sum_in::<S, OUTER_BLOCK>(a, b, a_cols, col, out);
+}
+
+/// Rows of `B` per block of [`outer_sum`] (a multiple of 4): a panel of a
+/// block's chunk of columns (16 KB in either precision) and the rows of
+/// `A` it meets stay in a 48 KB L1 cache.
+pub const OUTER_BLOCK: usize = 128;
+
+/// [`outer_sum`] in blocks of `TB` rows of `B` (so tests can take small
+/// blocks).
+#[inline]
+fn outer_sum_in<S: Scalar, const TB: usize>(
+    a: &[S],
+    b: &[S],
+    a_cols: usize,
+    col: &mut [S],
+    out: &mut [S],
+) {
+    const { assert!(TB > 0 && TB.is_multiple_of(4)) };
     match S::PRECISION {
         // Four rows by four vectors: 16 accumulators.
-        Precision::F64 => outer_sum_c::<S, 16, 4>(a, b, a_cols, col, out),
-        Precision::F32 => outer_sum_c::<S, 32, 8>(a, b, a_cols, col, out),
+        Precision::F64 => outer_sum_c::<S, 16, 4, TB>(a, b, a_cols, col, out),
+        Precision::F32 => outer_sum_c::<S, 32, 8, TB>(a, b, a_cols, col, out),
     }
 }
 
 #[inline(always)]
-fn outer_sum_c<S: Scalar, const C: usize, const V: usize>(
+fn outer_sum_c<S: Scalar, const C: usize, const V: usize, const TB: usize>(
     a: &[S],
     b: &[S],
     a_cols: usize,
@@ -565,16 +586,28 @@ fn outer_sum_c<S: Scalar, const C: usize, const V: usize>(
     if b_cols == 0 {
         return;
     }
-    let i_blocks = a_cols / 4;
-    for i0 in (0..i_blocks * 4).step_by(4) {
-        // Chunks of C columns, then of one vector, then single columns: the
-        // same sums.
-        let j = outer_rows4_from::<S, C>(a, b, a_cols, b_cols, n, i0, out, 0);
-        let j = outer_rows4_from::<S, V>(a, b, a_cols, b_cols, n, i0, out, j);
-        outer_rows4_from::<S, 1>(a, b, a_cols, b_cols, n, i0, out, j);
+    let tiles = Tiles {
+        a,
+        b,
+        a_cols,
+        b_cols,
+        i_rows: a_cols / 4 * 4,
+    };
+    if tiles.i_rows > 0 {
+        for t0 in (0..n).step_by(TB) {
+            let t1 = (t0 + TB).min(n);
+            // Chunks of C columns, then of one vector, then the last
+            // columns as one vector padded with zeros: the same sums.
+            let j = tiles.block::<C, TB>(t0, t1, out, 0);
+            let j = tiles.block::<V, TB>(t0, t1, out, j);
+            if j < tiles.b_cols {
+                let mut panel = [[S::zero(); V]; TB];
+                tiles.chunk(&mut panel, t0, t1, out, j, tiles.b_cols - j);
+            }
+        }
     }
     // The last rows of the result: (column i of A) · B.
-    for i in i_blocks * 4..a_cols {
+    for i in tiles.i_rows..a_cols {
         for (c, a_row) in col.iter_mut().zip(a.chunks_exact(a_cols)) {
             *c = a_row[i];
         }
@@ -584,53 +617,108 @@ fn outer_sum_c<S: Scalar, const C: usize, const V: usize>(
     }
 }
 
-/// Rows `i0 .. i0 + 4` of [`outer_sum`] on the chunks of `C` columns from
-/// column `j0` on, as many as fit; returns the first column left.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn outer_rows4_from<S: Scalar, const C: usize>(
-    a: &[S],
-    b: &[S],
+/// The operands of [`outer_sum`] and the rows of the result formed four at
+/// a time (`0 .. i_rows`).
+struct Tiles<'a, S> {
+    a: &'a [S],
+    b: &'a [S],
     a_cols: usize,
     b_cols: usize,
-    n: usize,
-    i0: usize,
-    out: &mut [S],
-    j0: usize,
-) -> usize {
-    let tb = n / 4;
-    // a[t][i0 + r] for the four result rows.
-    let at = |t: usize, r: usize| a[t * a_cols + i0 + r];
-    let mut j0 = j0;
-    while j0 + C <= b_cols {
-        let mut acc = [[S::zero(); C]; 4];
-        for t4 in 0..tb {
-            let t = 4 * t4;
-            let row = |k: usize| &b[(t + k) * b_cols + j0..][..C];
-            let rows = [row(0), row(1), row(2), row(3)];
-            for (r, acc) in acc.iter_mut().enumerate() {
-                add_rows4(
-                    acc,
-                    [at(t, r), at(t + 1, r), at(t + 2, r), at(t + 3, r)],
-                    rows,
-                );
-            }
+    i_rows: usize,
+}
+
+impl<S: Scalar> Tiles<'_, S> {
+    /// [`Tiles::chunk`] on the chunks of `C` columns from column `j0` on,
+    /// as many as fit whole; returns the first column left.
+    #[inline(always)]
+    fn block<const C: usize, const TB: usize>(
+        &self,
+        t0: usize,
+        t1: usize,
+        out: &mut [S],
+        j0: usize,
+    ) -> usize {
+        let mut panel = [[S::zero(); C]; TB];
+        let mut j0 = j0;
+        while j0 + C <= self.b_cols {
+            self.chunk(&mut panel, t0, t1, out, j0, C);
+            j0 += C;
         }
-        for t in tb * 4..n {
-            let row = &b[t * b_cols + j0..][..C];
-            for (r, acc) in acc.iter_mut().enumerate() {
-                let ar = at(t, r);
-                for c in 0..C {
-                    acc[c] = S::madd(acc[c], ar, row[c]);
+        j0
+    }
+
+    /// Rows `t0 .. t1` of `B` (`t1 − t0 ≤ TB`, a multiple of 4 unless `t1`
+    /// is the last row), columns `j0 .. j0 + w` (`w ≤ C`), added into rows
+    /// `0 .. i_rows` of the result. The block is copied into `panel`, one
+    /// contiguous row of `C` per row of `B` (its columns from `w` on left
+    /// as they are: zero, in products that are not stored). The block
+    /// starting at row 0 starts each sum from zero, a later one from the
+    /// partial sum in `out`.
+    #[inline(always)]
+    fn chunk<const C: usize, const TB: usize>(
+        &self,
+        panel: &mut [[S; C]; TB],
+        t0: usize,
+        t1: usize,
+        out: &mut [S],
+        j0: usize,
+        w: usize,
+    ) {
+        let (a, b, a_cols, b_cols) = (self.a, self.b, self.a_cols, self.b_cols);
+        let rows = t1 - t0;
+        let quads = rows / 4;
+        for (p, t) in panel.iter_mut().zip(t0..t1) {
+            p[..w].copy_from_slice(&b[t * b_cols + j0..][..w]);
+        }
+        for i0 in (0..self.i_rows).step_by(4) {
+            // a[t][i0 + r] for the four result rows.
+            let at = |t: usize, r: usize| a[t * a_cols + i0 + r];
+            let mut acc = [[S::zero(); C]; 4];
+            if t0 > 0 {
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    acc[..w].copy_from_slice(&out[(i0 + r) * b_cols + j0..][..w]);
                 }
             }
+            match S::PRECISION {
+                // Four fused multiply–adds in order are `madd4`: one row of
+                // the panel at a time, loaded once for the four result rows.
+                Precision::F32 => {
+                    for (k, row) in panel[..quads * 4].iter().enumerate() {
+                        let a4 = &a[(t0 + k) * a_cols + i0..][..4];
+                        for (acc, &ar) in acc.iter_mut().zip(a4) {
+                            for c in 0..C {
+                                acc[c] = S::madd(acc[c], ar, row[c]);
+                            }
+                        }
+                    }
+                }
+                Precision::F64 => {
+                    for q in 0..quads {
+                        let (t, p) = (t0 + 4 * q, &panel[4 * q..4 * q + 4]);
+                        let rows = [&p[0][..], &p[1][..], &p[2][..], &p[3][..]];
+                        for (r, acc) in acc.iter_mut().enumerate() {
+                            add_rows4(
+                                acc,
+                                [at(t, r), at(t + 1, r), at(t + 2, r), at(t + 3, r)],
+                                rows,
+                            );
+                        }
+                    }
+                }
+            }
+            for (k, row) in panel.iter().enumerate().take(rows).skip(quads * 4) {
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let ar = at(t0 + k, r);
+                    for c in 0..C {
+                        acc[c] = S::madd(acc[c], ar, row[c]);
+                    }
+                }
+            }
+            for (r, acc) in acc.iter().enumerate() {
+                out[(i0 + r) * b_cols + j0..][..w].copy_from_slice(&acc[..w]);
+            }
         }
-        for (r, acc) in acc.iter().enumerate() {
-            out[(i0 + r) * b_cols + j0..][..C].copy_from_slice(acc);
-        }
-        j0 += C;
     }
-    j0
 }
 
 /// The largest singular value of a row-major `rows × cols` matrix, by
@@ -921,6 +1009,34 @@ mod tests {
             outer_sum(&x, &y, rows, &mut vec![0.0; n], &mut a);
             plain::outer_sum(&x, &y, rows, n, &mut b);
             prop_assert_eq!(a, b);
+        }
+
+        /// `outer_sum` over several blocks of rows of `B` (blocks of 4 and 8
+        /// rows here, [`OUTER_BLOCK`] in use) carries each partial sum from
+        /// block to block: the bits of the plain definition in both
+        /// precisions (and of the code before the f32 path in f64).
+        #[test]
+        fn outer_sum_blocks_keep_the_summation_order(
+            rows in 0usize..11, cols in 1usize..70, n in 1usize..40, seed in 0u64..1000,
+        ) {
+            let (x, y) = (numbers::<f32>(n * rows, seed), numbers::<f32>(n * cols, seed + 1));
+            let mut want = vec![f32::NAN; rows * cols];
+            plain::outer_sum(&x, &y, rows, n, &mut want);
+            for got in [
+                { let mut o = vec![f32::NAN; rows * cols]; outer_sum_in::<f32, 4>(&x, &y, rows, &mut vec![0.0; n], &mut o); o },
+                { let mut o = vec![f32::NAN; rows * cols]; outer_sum_in::<f32, 8>(&x, &y, rows, &mut vec![0.0; n], &mut o); o },
+            ] {
+                prop_assert_eq!(&got, &want);
+            }
+            let (x, y) = (numbers::<f64>(n * rows, seed), numbers::<f64>(n * cols, seed + 1));
+            let mut want = vec![f64::NAN; rows * cols];
+            before::outer_sum(&x, &y, rows, n, &mut want);
+            for got in [
+                { let mut o = vec![f64::NAN; rows * cols]; outer_sum_in::<f64, 4>(&x, &y, rows, &mut vec![0.0; n], &mut o); o },
+                { let mut o = vec![f64::NAN; rows * cols]; outer_sum_in::<f64, 8>(&x, &y, rows, &mut vec![0.0; n], &mut o); o },
+            ] {
+                prop_assert_eq!(&got, &want);
+            }
         }
 
         /// In f32 (fused multiply–adds, their own order) the kernels and
