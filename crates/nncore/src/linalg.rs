@@ -449,11 +449,23 @@ impl<S: Scalar> StepMatrix<S> {
         }
         let p = self.padded();
         if self.transposed {
-            // Tiles of 8 × 8, so both sides stay in a few cache lines.
+            // Tiles of 8 × 8, so both sides stay in a few cache lines; a
+            // whole tile's columns are gathered eight at a time and written
+            // as whole rows of the copy.
             for i0 in (0..r).step_by(8) {
                 for j0 in (0..c).step_by(8) {
-                    for i in i0..(i0 + 8).min(r) {
-                        for j in j0..(j0 + 8).min(c) {
+                    let j1 = (j0 + 8).min(c);
+                    if i0 + 8 <= r {
+                        let seg: [&[S]; 8] =
+                            std::array::from_fn(|i| &m[(i0 + i) * c + j0..(i0 + i) * c + j1]);
+                        for (k, dst) in self.copy[j0 * p..j1 * p].chunks_exact_mut(p).enumerate() {
+                            let col: [S; 8] = std::array::from_fn(|i| seg[i][k]);
+                            dst[i0..i0 + 8].copy_from_slice(&col);
+                        }
+                        continue;
+                    }
+                    for i in i0..r {
+                        for j in j0..j1 {
                             self.copy[j * p + i] = m[i * c + j];
                         }
                     }
