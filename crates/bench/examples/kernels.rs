@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use nncore::Scalar;
-use nncore::linalg::{mat_vec, outer_sum, vec_mat_acc};
+use nncore::linalg::{StepMatrix, mat_vec, outer_sum, vec_mat_acc};
 
 fn time(reps: usize, mut f: impl FnMut()) -> f64 {
     f();
@@ -38,6 +38,17 @@ fn shapes<S: Scalar>() {
         let bwd = time(2000, || {
             mat_vec(black_box(&w), black_box(&d), black_box(&mut carry))
         });
+        // The plans the recurrent cells use (in f32 a packed copy of W).
+        let mut plan = StepMatrix::forward(h, gh);
+        plan.prepare(&w);
+        let fwd_plan = time(2000, || {
+            plan.vec_mat_acc(black_box(&w), black_box(&hv), black_box(&mut out))
+        });
+        let mut plan = StepMatrix::carry(h, gh);
+        plan.prepare(&w);
+        let bwd_plan = time(2000, || {
+            plan.mat_vec(black_box(&w), black_box(&d), black_box(&mut carry))
+        });
         let l = 256;
         let hp: Vec<S> = (0..l * h)
             .map(|i| S::from_f64((i % 13) as f64 * 0.01))
@@ -52,10 +63,14 @@ fn shapes<S: Scalar>() {
         }) / l as f64;
         let macs = (h * gh) as f64;
         println!(
-            "{} G={g}: vec_mat_acc {fwd:.0} ns ({:.1} GMAC/s), mat_vec {bwd:.0} ns ({:.1}), outer_sum per step {grad:.0} ns ({:.1})",
+            "{} G={g}: vec_mat_acc {fwd:.0} ns ({:.1} GMAC/s), mat_vec {bwd:.0} ns ({:.1}), \
+             StepMatrix forward {fwd_plan:.0} ns ({:.1}), carry {bwd_plan:.0} ns ({:.1}), \
+             outer_sum per step {grad:.0} ns ({:.1})",
             S::PRECISION,
             macs / fwd,
             macs / bwd,
+            macs / fwd_plan,
+            macs / bwd_plan,
             macs / grad
         );
     }
