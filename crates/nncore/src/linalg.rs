@@ -56,6 +56,72 @@ fn add_products<S: Scalar>(acc: &mut [S; 4], x: &[S; 4], y: &[S; 4]) {
     }
 }
 
+/// One pass of stochastic gradient descent that also forms the gradient's
+/// squared norm: `v_k -= rate · g_k` for every `k` of each `(rate, range)`
+/// segment, and returns `Σ g_k²` summed exactly as [`dot`]`(g, g)` sums it
+/// (product `k` into partial sum `k % 8`, the last `len % 8` into a tail).
+/// The norm's chain of additions is latency-bound on its own; in the same
+/// loop as the update it runs in the update's shadow.
+///
+/// # Panics
+/// If the slices differ in length, or the segments do not tile `0..len`
+/// in order.
+///
+/// ```
+/// let (mut v, g) = ([1.0, 1.0, 1.0], [3.0, 4.0, 0.0]);
+/// let sq = nncore::linalg::sgd_sq_norm(&mut v, &g, [(0.5, 0..2), (1.0, 2..3)]);
+/// assert_eq!((sq, v), (25.0, [-0.5, -1.0, 1.0]));
+/// ```
+pub fn sgd_sq_norm<S: Scalar>(
+    values: &mut [S],
+    grads: &[S],
+    segments: impl IntoIterator<Item = (S, std::ops::Range<usize>)>,
+) -> S {
+    assert_eq!(values.len(), grads.len(), "sgd_sq_norm: lengths differ");
+    let n = grads.len();
+    let body = n - n % 8;
+    let mut acc = [S::zero(); 8];
+    let mut tail = S::zero();
+    let one = |k: usize, rate: S, v: &mut S, acc: &mut [S; 8], tail: &mut S| {
+        let g = grads[k];
+        if k < body {
+            acc[k % 8] += g * g;
+        } else {
+            *tail += g * g;
+        }
+        *v -= rate * g;
+    };
+    let mut next = 0;
+    for (rate, range) in segments {
+        assert_eq!(range.start, next, "sgd_sq_norm: segments out of order");
+        let (mut k, end) = (range.start, range.end);
+        next = end;
+        // Up to a multiple of 8, then whole chunks of 8 (the partial sums
+        // in order, as one or two vectors), then the rest.
+        while k < end && !k.is_multiple_of(8) {
+            one(k, rate, &mut values[k], &mut acc, &mut tail);
+            k += 1;
+        }
+        let stop = k.max(end.min(body) / 8 * 8);
+        let (vc, _) = values[k..stop].as_chunks_mut::<8>();
+        let (gc, _) = grads[k..stop].as_chunks::<8>();
+        for (v8, g8) in vc.iter_mut().zip(gc) {
+            for l in 0..8 {
+                acc[l] += g8[l] * g8[l];
+                v8[l] -= rate * g8[l];
+            }
+        }
+        for (k, v) in values.iter_mut().enumerate().take(end).skip(stop) {
+            one(k, rate, v, &mut acc, &mut tail);
+        }
+    }
+    assert_eq!(next, n, "sgd_sq_norm: segments do not cover the buffer");
+    fold_dot(
+        [acc[0], acc[1], acc[2], acc[3]],
+        [acc[4], acc[5], acc[6], acc[7]],
+    ) + tail
+}
+
 /// `y += alpha * x`.
 ///
 /// # Panics

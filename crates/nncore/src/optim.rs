@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Buffer, Error, ParamGroup, ParamSet, Precision, Result, Scalar};
+use crate::{Buffer, Error, ParamGroup, ParamSet, Precision, Result, Scalar, linalg};
 
 /// Which optimiser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -105,6 +105,16 @@ impl OptimizerSpec {
 pub trait Optimizer: Send {
     /// Updates `params.values` from `params.grads` (the gradients are left as they are).
     fn step(&mut self, params: &mut ParamSet);
+
+    /// The gradient's global norm ([`ParamSet::grad_norm`]), then
+    /// [`Optimizer::step`]: what a training step without clipping does. An
+    /// optimiser may do both in one pass over the gradient (SGD does), with
+    /// the same numbers.
+    fn norm_and_step(&mut self, params: &mut ParamSet) -> f64 {
+        let norm = params.grad_norm();
+        self.step(params);
+        norm
+    }
 }
 
 /// Plain stochastic gradient descent: `θ ← θ − lr(group) · ∇θ`.
@@ -179,6 +189,17 @@ impl Sgd {
     }
 }
 
+impl Sgd {
+    /// [`Optimizer::norm_and_step`] in one pass ([`linalg::sgd_sq_norm`]).
+    fn norm_and_step_as<S: Scalar>(&self, params: &mut ParamSet) -> f64 {
+        let (specs, values, grads) = params.specs_values_grads_as::<S>();
+        let segments = specs
+            .iter()
+            .map(|spec| (S::from_f64(self.rate(spec.group)), spec.range()));
+        linalg::sgd_sq_norm(values, grads, segments).sqrt().as_f64()
+    }
+}
+
 impl Optimizer for Sgd {
     fn step(&mut self, params: &mut ParamSet) {
         match params.precision() {
@@ -187,6 +208,18 @@ impl Optimizer for Sgd {
                 self.step_as::<f32>(params)
             }
             Precision::F64 => self.step_as::<f64>(params),
+        }
+    }
+
+    /// In one pass over the gradient: the same norm (the squares summed in
+    /// [`linalg::dot`]'s order) and the same update.
+    fn norm_and_step(&mut self, params: &mut ParamSet) -> f64 {
+        match params.precision() {
+            Precision::F32 => {
+                let _flushed = crate::subnormal::flush_subnormals(Precision::F32);
+                self.norm_and_step_as::<f32>(params)
+            }
+            Precision::F64 => self.norm_and_step_as::<f64>(params),
         }
     }
 }
@@ -222,6 +255,10 @@ mod tests {
 impl<O: Optimizer + ?Sized> Optimizer for Box<O> {
     fn step(&mut self, params: &mut ParamSet) {
         (**self).step(params);
+    }
+
+    fn norm_and_step(&mut self, params: &mut ParamSet) -> f64 {
+        (**self).norm_and_step(params)
     }
 }
 
@@ -316,6 +353,76 @@ impl Optimizer for Adam {
                 self.step_as::<f32>(params)
             }
             Precision::F64 => self.step_as::<f64>(params),
+        }
+    }
+}
+
+#[cfg(test)]
+mod fused_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const NAMES: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
+
+    /// A set of 1-D blocks of the given sizes in `precision`, groups
+    /// alternating, values and gradients spread over several decades.
+    fn set(sizes: &[usize], precision: Precision, seed: u64) -> ParamSet {
+        let blocks = sizes.iter().enumerate().map(|(i, &n)| {
+            let group = if i % 2 == 0 {
+                ParamGroup::InputOutput
+            } else {
+                ParamGroup::Recurrent
+            };
+            (NAMES[i], vec![n], group)
+        });
+        let mut p = ParamSet::with_precision(blocks, precision);
+        let f = |i: usize, k: u64| {
+            let u = ((i as u64 * 2654435761 + seed + k) % 1000) as f64 / 500.0 - 1.0;
+            u * 10f64.powi((i % 7) as i32 - 3)
+        };
+        let values: Vec<f64> = (0..p.len()).map(|i| f(i, 0)).collect();
+        p.set_values_f64(&values);
+        match precision {
+            Precision::F64 => {
+                for (i, g) in p.grads_mut_as::<f64>().iter_mut().enumerate() {
+                    *g = f(i, 7);
+                }
+            }
+            Precision::F32 => {
+                for (i, g) in p.grads_mut_as::<f32>().iter_mut().enumerate() {
+                    *g = f(i, 7) as f32;
+                }
+            }
+        }
+        p
+    }
+
+    proptest! {
+        /// SGD's one-pass norm and update are `grad_norm` and then `step`,
+        /// bit for bit, in both precisions, whatever the block sizes (blocks
+        /// that straddle the norm's chunks of eight, a tail of any length).
+        #[test]
+        fn sgd_norm_and_step_is_grad_norm_then_step(
+            sizes in prop::collection::vec(1usize..40, 1..6), seed in 0u64..1000,
+        ) {
+            for precision in [Precision::F64, Precision::F32] {
+                let p = set(&sizes, precision, seed);
+                let mut sgd = Sgd::new(0.1, 0.003).unwrap();
+                let mut a = p.clone();
+                let want = a.grad_norm();
+                sgd.step(&mut a);
+                let mut b = p.clone();
+                let got = sgd.norm_and_step(&mut b);
+                prop_assert_eq!(got.to_bits(), want.to_bits());
+                let bits = |p: &ParamSet| p.values_f64().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                prop_assert_eq!(bits(&a), bits(&b));
+                prop_assert_eq!(a.grads_f64(), b.grads_f64());
+                // Boxed (as a study builds it), the same.
+                let mut boxed: Box<dyn Optimizer> = Box::new(sgd);
+                let mut c = p.clone();
+                prop_assert_eq!(boxed.norm_and_step(&mut c).to_bits(), want.to_bits());
+                prop_assert_eq!(bits(&a), bits(&c));
+            }
         }
     }
 }

@@ -213,6 +213,15 @@ impl ParamSet {
         (self.values.get_mut(), self.grads.get_mut())
     }
 
+    /// The blocks, the values (mutable) and the gradients at once, as `S`:
+    /// what an update that reads each block's group needs.
+    ///
+    /// # Panics
+    /// As [`ParamSet::values_as`].
+    pub fn specs_values_grads_as<S: Scalar>(&mut self) -> (&[ParamSpec], &mut [S], &[S]) {
+        (&self.specs, self.values.get_mut(), self.grads.get())
+    }
+
     /// Values (immutable) and gradients (mutable) at once, as `S`: what a
     /// backward pass needs.
     ///

@@ -55,11 +55,11 @@ impl<O: Optimizer> Trainer<O> {
         let (grad_norm, clipped) = match &self.clip {
             Some(c) => {
                 let out = c.apply_params(model.params_mut());
+                self.optimizer.step(model.params_mut());
                 (out.norm, out.clipped)
             }
-            None => (model.params().grad_norm(), false),
+            None => (self.optimizer.norm_and_step(model.params_mut()), false),
         };
-        self.optimizer.step(model.params_mut());
         model.constrain();
         Ok(StepStats {
             loss,
