@@ -178,18 +178,15 @@ impl Sgd {
 impl Sgd {
     /// The update in the parameters' precision `S` (the rates rounded to it).
     fn step_as<S: Scalar>(&self, params: &mut ParamSet) {
-        for i in 0..params.specs().len() {
-            let spec = &params.specs()[i];
+        let (specs, values, grads) = params.specs_values_grads_as::<S>();
+        for spec in specs {
             let (lr, range) = (S::from_f64(self.rate(spec.group)), spec.range());
-            let (values, grads) = params.values_and_grads_mut_as::<S>();
             for (v, &g) in values[range.clone()].iter_mut().zip(&grads[range]) {
                 *v -= lr * g;
             }
         }
     }
-}
 
-impl Sgd {
     /// [`Optimizer::norm_and_step`] in one pass ([`linalg::sgd_sq_norm`]).
     fn norm_and_step_as<S: Scalar>(&self, params: &mut ParamSet) -> f64 {
         let (specs, values, grads) = params.specs_values_grads_as::<S>();
@@ -321,10 +318,9 @@ impl Adam {
         let (b1, b2, eps) = (S::from_f64(b1), S::from_f64(b2), S::from_f64(self.eps));
         let (one_b1, one_b2) = (S::from_f64(1.0 - self.beta1), S::from_f64(1.0 - self.beta2));
         let (ms, vs) = (self.m.get_mut::<S>(), self.v.get_mut::<S>());
-        for i in 0..params.specs().len() {
-            let spec = &params.specs()[i];
+        let (specs, values, grads) = params.specs_values_grads_as::<S>();
+        for spec in specs {
             let (lr, range) = (S::from_f64(self.rates.rate(spec.group)), spec.range());
-            let (values, grads) = params.values_and_grads_mut_as::<S>();
             for (((w, &g), m), v) in values[range.clone()]
                 .iter_mut()
                 .zip(&grads[range.clone()])
