@@ -13,7 +13,8 @@ use crate::cli::{self, emit};
 training iteration at L = 32 and 256 and held-out evaluation, with the floating-point operations \
 (from the registry's cost model), the median time, GFLOP/s and the ratio to the measured peak of \
 a 512x512 matrix product of the same precision on the same run, and for the recurrent kinds the \
-memory-bound floor: the recurrent matrix read twice per step at the measured cache bandwidth. \
+memory-bound floor (the recurrent matrix read twice per step at the measured cache bandwidth), \
+and that floor with the weight gradient's product added at the measured multiply-add peak. \
 --write also puts the table into crates/bench/README.md. For statistically careful timings use \
 `cargo bench -p bench`."
 )]

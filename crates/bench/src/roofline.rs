@@ -4,7 +4,11 @@
 //! compared with a large matrix product through ndarray (the practical
 //! peak of one core here, in f64 and in f32), and the recurrent iterations'
 //! time compared with their memory-bound floor: the recurrent matrix
-//! streamed from cache twice per step.
+//! streamed from cache twice per step. A second floor adds the weight
+//! gradient's product (`L·G·H²` multiply–adds a sequence) at the
+//! multiply–add peak of the kernels' own arithmetic: what an iteration
+//! costs if the passes and the product each ran at the hardware's limit
+//! one after the other, with nothing else to do.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -29,6 +33,9 @@ pub struct Row {
     /// Bytes of that recurrent matrix (whose size sets the cache level it
     /// streams from).
     pub matrix_bytes: f64,
+    /// Multiply–adds of the recurrent weight gradient's product
+    /// (`Σ_t h_{t-1}ᵀ δ_t`, `L·G·H²`), or 0 without a recurrent matrix.
+    pub grad_macs: f64,
     /// Median seconds of one call.
     pub seconds: f64,
 }
@@ -40,6 +47,13 @@ pub struct Peaks {
     pub f64_gflops: f64,
     /// GFLOP/s of the same product in f32 (sgemm).
     pub f32_gflops: f64,
+    /// GMAC/s of [`Scalar::madd`](nncore::Scalar::madd) in f64 (a product
+    /// and a sum, rounded twice, as the f64 kernels form them), in
+    /// independent chains held in registers: the compute limit of the
+    /// kernels' arithmetic.
+    pub f64_madd_gmacs: f64,
+    /// The same in f32 (a fused multiply–add).
+    pub f32_madd_gmacs: f64,
     /// GB/s of repeated reads of a buffer the size of each recurrent
     /// matrix (`(bytes, GB/s)`, from 40 KB for an f32 Elman matrix, which
     /// fits L1, to 320 KB for an f64 LSTM's, which lives in L2): the
@@ -66,6 +80,14 @@ impl Peaks {
         match precision {
             Precision::F32 => self.f32_gflops,
             Precision::F64 => self.f64_gflops,
+        }
+    }
+
+    /// The multiply–add peak of the kernels' arithmetic in `precision`.
+    pub fn madd_gmacs(&self, precision: Precision) -> f64 {
+        match precision {
+            Precision::F32 => self.f32_madd_gmacs,
+            Precision::F64 => self.f64_madd_gmacs,
         }
     }
 }
@@ -99,6 +121,35 @@ fn recurrent_bytes(kind: ModelKind, h: usize, precision: Precision) -> f64 {
     // train_macs = 3·L·G·H² for a recurrent cell.
     let g = (kind.info().train_macs)(h, 1) / (3 * h * h);
     (g * h * h * precision.bytes()) as f64
+}
+
+/// Independent accumulators of [`madd_gmacs`]: enough to cover the
+/// latency of a multiply–add on every vector pipe (in f64 a multiply then
+/// an add, about 6 cycles, on two pipes of four lanes: 48), and few enough
+/// to stay in registers (16 zmm registers in f64).
+const CHAINS: usize = 128;
+
+/// GMAC/s of [`Scalar::madd`](nncore::Scalar::madd) in `S`: each of
+/// [`CHAINS`] accumulators is `acc ← madd(acc, acc, c)` (a multiply that
+/// depends on the accumulator, so no product can be hoisted), over and
+/// over.
+fn madd_gmacs<S: nncore::Scalar>(samples: usize) -> f64 {
+    const STEPS: usize = 20_000;
+    let c = black_box(S::from_f64(-1e-9));
+    let mut acc = [S::zero(); CHAINS];
+    for (k, a) in acc.iter_mut().enumerate() {
+        *a = S::from_f64(1.0 + k as f64 * 1e-3);
+    }
+    let s = median_time(samples, 1, || {
+        let mut a = black_box(acc);
+        for _ in 0..STEPS {
+            for v in &mut a {
+                *v = S::madd(*v, *v, c);
+            }
+        }
+        acc = black_box(a);
+    });
+    (CHAINS * STEPS) as f64 / s / 1e9
 }
 
 /// GFLOP/s of an `n³` matrix product of `S` through ndarray.
@@ -159,6 +210,8 @@ pub fn measure(samples: usize) -> (Vec<Row>, Peaks) {
                     flops: 2.0 * (kind.info().train_macs)(h, l) as f64,
                     weight_bytes: 2.0 * l as f64 * recurrent_bytes(kind, h, precision),
                     matrix_bytes: recurrent_bytes(kind, h, precision),
+                    grad_macs: l as f64 * recurrent_bytes(kind, h, precision)
+                        / precision.bytes() as f64,
                     seconds,
                 });
             }
@@ -176,6 +229,7 @@ pub fn measure(samples: usize) -> (Vec<Row>, Peaks) {
                 flops: 2.0 * n as f64 * (kind.info().train_macs)(h, l) as f64 / 3.0,
                 weight_bytes: 0.0,
                 matrix_bytes: 0.0,
+                grad_macs: 0.0,
                 seconds: median_time(samples.min(7), 1, || {
                     black_box(model.predict_batch(data.inputs()).expect("valid data"));
                 }),
@@ -189,6 +243,7 @@ pub fn measure(samples: usize) -> (Vec<Row>, Peaks) {
         flops: 0.0,
         weight_bytes: 0.0,
         matrix_bytes: 0.0,
+        grad_macs: 0.0,
         seconds: median_time(samples.min(7), 1, || {
             black_box(task.training_pool(1).expect("valid pool"));
         }),
@@ -196,6 +251,8 @@ pub fn measure(samples: usize) -> (Vec<Row>, Peaks) {
     let peaks = Peaks {
         f64_gflops: gemm_gflops::<f64>(samples),
         f32_gflops: gemm_gflops::<f32>(samples),
+        f64_madd_gmacs: madd_gmacs::<f64>(samples),
+        f32_madd_gmacs: madd_gmacs::<f32>(samples),
         cache_gbs: {
             let mut sizes: Vec<usize> = rows
                 .iter()
@@ -224,20 +281,23 @@ fn fmt_time(s: f64) -> String {
 /// The rows as a Markdown table: each kernel's GFLOP/s and its ratio to
 /// the compute peak of its precision, and, for the recurrent training
 /// iterations, the memory-bound floor (its weight bytes at the cache
-/// bandwidth) and how far above it the kernel runs.
+/// bandwidth), the floor with the weight gradient's product added (its
+/// multiply–adds at the kernels' multiply–add peak), and how far above
+/// each the kernel runs.
 ///
 /// ```
 /// use bench::roofline::{Peaks, Row, table};
 /// use nncore::Precision;
-/// let rows = [Row { name: "k".into(), precision: Precision::F32, flops: 2e9, weight_bytes: 1e9, matrix_bytes: 1e5, seconds: 0.1 }];
-/// let peaks = Peaks { f64_gflops: 20.0, f32_gflops: 40.0, cache_gbs: vec![(100_000, 20.0)] };
+/// let rows = [Row { name: "k".into(), precision: Precision::F32, flops: 2e9, weight_bytes: 1e9, matrix_bytes: 1e5, grad_macs: 1e9, seconds: 0.1 }];
+/// let peaks = Peaks { f64_gflops: 20.0, f32_gflops: 40.0, f64_madd_gmacs: 10.0, f32_madd_gmacs: 40.0, cache_gbs: vec![(100_000, 20.0)] };
 /// let t = table(&rows, &peaks);
-/// assert!(t.contains("| k | f32 | 2000.00 | 100.00 ms | 20.0 | 50% | 50.00 ms | 2.00× |"), "{t}");
+/// assert!(t.contains("| k | f32 | 2000.00 | 100.00 ms | 20.0 | 50% | 50.00 ms | 2.00× | 75.00 ms | 1.33× |"), "{t}");
 /// ```
 pub fn table(rows: &[Row], peaks: &Peaks) -> String {
     let mut s = String::from(
         "| kernel (H = 100) | precision | MFLOP | median time | GFLOP/s | of peak | \
-         memory-bound floor | time / floor |\n|---|---|---|---|---|---|---|---|\n",
+         memory-bound floor | time / floor | floor with ∂W product | time / that |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let gflops = r.flops / r.seconds / 1e9;
@@ -249,14 +309,20 @@ pub fn table(rows: &[Row], peaks: &Peaks) -> String {
         } else {
             ("-".into(), "-".into())
         };
-        let (floor, ratio) = if r.weight_bytes > 0.0 {
+        let [floor, ratio, with_grad, ratio_grad] = if r.weight_bytes > 0.0 {
             let floor = r.weight_bytes / (peaks.bandwidth(r.matrix_bytes) * 1e9);
-            (fmt_time(floor), format!("{:.2}×", r.seconds / floor))
+            let with_grad = floor + r.grad_macs / (peaks.madd_gmacs(r.precision) * 1e9);
+            [
+                fmt_time(floor),
+                format!("{:.2}×", r.seconds / floor),
+                fmt_time(with_grad),
+                format!("{:.2}×", r.seconds / with_grad),
+            ]
         } else {
-            ("-".into(), "-".into())
+            ["-".into(), "-".into(), "-".into(), "-".into()]
         };
         s.push_str(&format!(
-            "| {} | {} | {:.2} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.name,
             r.precision,
             r.flops / 1e6,
@@ -264,7 +330,9 @@ pub fn table(rows: &[Row], peaks: &Peaks) -> String {
             g,
             p,
             floor,
-            ratio
+            ratio,
+            with_grad,
+            ratio_grad
         ));
     }
     let bw: Vec<String> = peaks
@@ -279,11 +347,17 @@ of it per sequence for evaluation. Peaks (a 512² matrix product through ndarray
 {:.1} GFLOP/s in f64, {:.1} GFLOP/s in f32, on one core. The memory-bound floor of a recurrent \
 iteration is the bytes of its recurrent matrix, read twice per step (forward, and backward for \
 the carry), at the read bandwidth measured for a buffer of the matrix's size ({}). \
+The floor with the ∂W product adds the recurrent weight gradient's L·G·H² multiply–adds at the \
+multiply–add peak of the kernels' own arithmetic, measured in independent chains held in \
+registers ({:.1} GMAC/s in f64, a product and a sum rounded twice; {:.1} GMAC/s in f32, fused): \
+the passes and the product each at the hardware's limit, one after the other, and nothing else. \
 Measured by `cargo xtask roofline` (median of repeated samples, one thread, \
 `target-cpu=native`).\n",
         peaks.f64_gflops,
         peaks.f32_gflops,
-        bw.join(", ")
+        bw.join(", "),
+        peaks.f64_madd_gmacs,
+        peaks.f32_madd_gmacs
     ));
     s
 }
