@@ -204,14 +204,14 @@ pub fn measure(samples: usize) -> (Vec<Row>, Peaks) {
                     i += 1;
                     black_box(trainer.step(model.as_mut(), x, y).expect("valid data"));
                 });
+                let matrix_bytes = recurrent_bytes(kind, h, precision);
                 rows.push(Row {
                     name: format!("{kind} train iteration, L = {l}"),
                     precision,
                     flops: 2.0 * (kind.info().train_macs)(h, l) as f64,
-                    weight_bytes: 2.0 * l as f64 * recurrent_bytes(kind, h, precision),
-                    matrix_bytes: recurrent_bytes(kind, h, precision),
-                    grad_macs: l as f64 * recurrent_bytes(kind, h, precision)
-                        / precision.bytes() as f64,
+                    weight_bytes: 2.0 * l as f64 * matrix_bytes,
+                    matrix_bytes,
+                    grad_macs: l as f64 * matrix_bytes / precision.bytes() as f64,
                     seconds,
                 });
             }
